@@ -1,0 +1,6 @@
+"""``python -m streamchat`` is ``streamchat``."""
+
+from streamchat.cli import main
+
+if __name__ == "__main__":
+    main()

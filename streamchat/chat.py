@@ -1,0 +1,140 @@
+"""One chat turn over HTTP: request → stream → decoder → normaliser → reply + renderer.
+
+Callable from Python without the CLI::
+
+    from streamchat.chat import ChatTarget, run_http_chat
+    reply = run_http_chat(ChatTarget(url), ChatRequest(message="Hi"), HTTPOptions(), renderer)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import InterruptedError_, ProtocolError, ServerReportedError
+from .events import Event
+from .protocol.normalize import Normalizer, complete_answer
+from .protocol.sse import SSEDecoder
+from .reply import Reply
+
+if TYPE_CHECKING:
+    from .client.http import HTTPOptions
+    from .output import Renderer
+    from .protocol.requests import ChatRequest
+
+_TERMINAL = ("error", "done")
+
+
+@dataclass
+class ChatTarget:
+    url: str
+    dialect: str = "streamchat"
+    token: str | None = None
+    auth_scheme: str = "bearer"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    def request_headers(self) -> dict[str, str]:
+        """Auth (SPEC §2, §12) first, then the user's ``-H`` headers, which win."""
+        headers: dict[str, str] = {}
+        if self.dialect == "anthropic":
+            headers["anthropic-version"] = "2023-06-01"
+        if self.token:
+            if self.auth_scheme == "x-api-key":
+                headers["x-api-key"] = self.token
+            elif self.auth_scheme == "bearer":
+                headers["Authorization"] = f"Bearer {self.token}"
+        for name, value in self.headers:
+            headers[name] = value
+        return headers
+
+
+def _emit(reply: Reply, renderer: Renderer, events: list[Event], now: float) -> None:
+    reply.add(events, now)
+    renderer.write(events, now)
+
+
+def consume_sse(chunks, normalizer: Normalizer, reply: Reply, renderer: Renderer, clock=time.perf_counter) -> bool:  # type: ignore[no-untyped-def]
+    """Decode an event stream into the reply; True when it ended with done or an error."""
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    norm = normalizer.sse
+    for chunk in chunks:
+        now = clock()
+        batch: list[Event] = []
+        try:
+            for message in feed(chunk):
+                events = norm(message.event, message.data)
+                if events:
+                    for i, event in enumerate(events):
+                        if event.type in _TERMINAL:
+                            batch.extend(events[: i + 1])
+                            _emit(reply, renderer, batch, now)
+                            return True
+                    batch.extend(events)
+        except ProtocolError:
+            _emit(reply, renderer, batch, now)
+            raise
+        if batch:
+            _emit(reply, renderer, batch, now)
+    decoder.close()
+    return False
+
+
+def run_http_chat(target: ChatTarget, req: ChatRequest, opts: HTTPOptions, renderer: Renderer) -> Reply:
+    """Stream one reply; returns it when complete, raises a StreamchatError otherwise.
+
+    The renderer has been given everything received before any failure (partial output is kept).
+    """
+    from .client.http import open_stream
+    from .protocol.requests import http_request
+
+    method, url, body = http_request(target.dialect, target.url, req)
+    opts.headers = {**target.request_headers(), **opts.headers}
+    t0 = time.perf_counter()
+    reply = Reply(t0)
+    renderer.begin(t0)
+    normalizer = Normalizer(target.dialect)
+    try:
+        with open_stream(method, url, opts, body) as stream:
+            ctype = stream.content_type
+            if ctype == "application/json":
+                raw = stream.read_all()
+                try:
+                    value = json.loads(raw)
+                except ValueError as exc:
+                    raise ProtocolError("malformed reply: the application/json body is not JSON") from exc
+                _emit(reply, renderer, complete_answer(value, target.dialect), time.perf_counter())
+                ended = True
+            elif ctype == "text/event-stream":
+                stream.set_before_read(renderer.flush)
+                ended = consume_sse(stream.chunks(), normalizer, reply, renderer)
+            else:
+                shown = ctype or "none"
+                raise ProtocolError(f"wrong content type {shown!r}: expected text/event-stream")
+        if not ended:
+            done = normalizer.end_of_stream()
+            if done is None:
+                raise ProtocolError("stream truncated: the connection closed before done")
+            _emit(reply, renderer, [done], time.perf_counter())
+    except KeyboardInterrupt as exc:
+        raise InterruptedError_("interrupted") from exc
+    finally:
+        reply.t_end = time.perf_counter()
+        _finish(reply, renderer)
+    if reply.error is not None:
+        raise ServerReportedError(_describe(reply.error.message, reply.error.code), code=reply.error.code)
+    return reply
+
+
+def _describe(message: str, code: object) -> str:
+    return f"{message} ({code})" if code is not None and str(code) not in message else message
+
+
+def _finish(reply: Reply, renderer: Renderer) -> None:
+    if not renderer.stdout_closed:
+        renderer.end(reply)
+
+
+__all__ = ["ChatTarget", "consume_sse", "run_http_chat"]

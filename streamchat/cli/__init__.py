@@ -1,0 +1,102 @@
+"""The Typer app and the one boundary where errors become a stderr line and an exit status."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Annotated, Optional, Sequence
+
+import typer
+
+from .. import __version__
+from ..errors import StreamchatError
+from ..output import print_error
+
+app = typer.Typer(
+    name="streamchat",
+    help="Stream AI chat replies from a shell, and measure how fast servers stream.\n\n"
+    "Run with no --url to use the built-in demo server: streamchat chat \"Hello\"",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"streamchat {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+) -> None:
+    """Stream AI chat replies from a shell, and measure how fast servers stream."""
+
+
+from . import chat as _chat  # noqa: E402,F401  (registers the command)
+from . import serve as _serve  # noqa: E402,F401
+
+
+def _die_of_sigpipe() -> int:
+    """stdout was closed (``| head -1``): end as Unix tools do, killed by SIGPIPE, nothing on stderr."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    return 141
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status instead of exiting (for tests and embedding)."""
+    from typer._click import exceptions as click_exc
+    from typer.main import get_command
+
+    from ..output import StdoutClosed
+
+    command = get_command(app)
+    try:
+        result = command.main(args=list(argv) if argv is not None else None, prog_name="streamchat", standalone_mode=False)
+    except click_exc.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "streamchat"
+        print_error(exc.format_message(), f"see '{where} --help'")
+        return 2
+    except click_exc.ClickException as exc:
+        print_error(exc.format_message())
+        return exc.exit_code
+    except typer.Abort:
+        return 130
+    except StreamchatError as exc:
+        if exc.exit_code == 130:
+            print_error("interrupted")
+        else:
+            print_error(exc.message, exc.hint)
+        return exc.exit_code
+    except (StdoutClosed, BrokenPipeError):
+        return _die_of_sigpipe()
+    except KeyboardInterrupt:
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _sigterm)
+    code = run(argv)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _die_of_sigpipe()
+    sys.exit(code)

@@ -1,0 +1,225 @@
+"""From option values to what a chat turn needs: target, request, connection and output settings.
+
+Shared by every command that sends chat requests; all user-input checks live here (exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..env import Environment
+from ..errors import UsageError
+from ..inputs import (
+    build_message,
+    decode_text,
+    load_conversation,
+    load_history,
+    load_image,
+    load_token_file,
+    parse_size,
+    read_file_bytes,
+    stdin_has_data,
+    strip_newlines,
+)
+from ..output import OutputOptions
+
+if TYPE_CHECKING:
+    from ..chat import ChatTarget
+    from ..client.http import HTTPOptions
+    from ..protocol.requests import ChatRequest
+
+DEMO_NOTICE = "streamchat: no --url given; using the built-in demo server at {url}"
+
+
+@dataclass
+class ChatArgs:
+    """The raw values of the shared options (SPEC §2, §3), as the CLI received them."""
+
+    message: Optional[str] = None
+    url: Optional[str] = None
+    dialect: Optional[str] = None
+    get: bool = False
+    auth_scheme: Optional[str] = None
+    token: Optional[str] = None
+    token_file: Optional[str] = None
+    header: list[str] = field(default_factory=list)
+    model: str = "deepseek/deepseek-chat"
+    provider: Optional[str] = None
+    system: Optional[str] = None
+    system_file: Optional[str] = None
+    history: Optional[str] = None
+    conversation: Optional[str] = None
+    image: list[str] = field(default_factory=list)
+    max_tokens: Optional[int] = None
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    frequency_penalty: Optional[float] = None
+    presence_penalty: Optional[float] = None
+    max_response_size: str = "10MB"
+    connect_timeout: float = 30.0
+    read_timeout: float = 60.0
+    retries: int = 3
+    insecure: bool = False
+    cacert: Optional[str] = None
+    output: str = "text"
+    quiet: bool = False
+    no_reasoning: bool = False
+    timestamps: bool = False
+    color: str = "auto"
+
+    @classmethod
+    def from_locals(cls, values: dict[str, Any]) -> ChatArgs:
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        for key in ("header", "image"):
+            known[key] = list(known.get(key) or [])
+        return cls(**known)
+
+
+def output_options(args: ChatArgs) -> OutputOptions:
+    return OutputOptions(args.output, args.quiet, args.no_reasoning, args.timestamps, args.color)
+
+
+def parse_headers(raw: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for item in raw:
+        name, sep, value = item.partition(":")
+        name = name.strip()
+        if not sep or not name or any(c.isspace() for c in name):
+            raise UsageError(f"bad header {item!r}: expected 'Name: value'")
+        out.append((name, value.strip()))
+    return out
+
+
+def provider_slug(model: str, provider: str | None) -> str | None:
+    """``--provider``, else the model id's prefix before ``/`` (none when it has no ``/``)."""
+    if provider is not None:
+        return provider or None
+    prefix, sep, _ = model.partition("/")
+    return prefix if sep and prefix else None
+
+
+def stdin_consumers(args: ChatArgs) -> list[str]:
+    users = []
+    if args.message == "-":
+        users.append("MESSAGE -")
+    if args.history == "-":
+        users.append("--history -")
+    users.extend("--image -" for src in args.image if src == "-")
+    if args.token_file == "-":
+        users.append("--token-file -")
+    if args.system_file == "-":
+        users.append("--system-file -")
+    return users
+
+
+def resolve_token(args: ChatArgs, env: Environment, notice: Any) -> str | None:
+    if args.token is not None and args.token_file is not None:
+        raise UsageError("give --token or --token-file, not both")
+    if args.token_file is not None:
+        return load_token_file(args.token_file, env.stdin)
+    if args.token is not None:
+        notice("streamchat: warning: --token is visible to other users in ps; prefer STREAMCHAT_TOKEN or --token-file")
+        return args.token or None
+    return env.environ.get("STREAMCHAT_TOKEN") or None
+
+
+def resolve_dialect(args: ChatArgs, url: str | None) -> str:
+    from ..protocol.requests import infer_dialect
+
+    if args.get:
+        if args.dialect not in (None, "query"):
+            raise UsageError(f"--get means --dialect query, not {args.dialect}")
+        return "query"
+    if args.dialect:
+        return args.dialect
+    return infer_dialect(url) if url else "streamchat"
+
+
+def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    from urllib.parse import urlsplit
+
+    if url == "":
+        raise UsageError("--url is empty", hint="leave --url out to use the built-in demo server")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes or not parts.netloc:
+        raise UsageError(f"bad URL {url!r}: expected {' or '.join(s + '://HOST[:PORT]/PATH' for s in schemes[:1])}")
+    return url
+
+
+@dataclass
+class ResolvedChat:
+    target: ChatTarget
+    request: ChatRequest
+    http: HTTPOptions
+    output: OutputOptions
+    conversation: str | None
+
+
+def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool = True) -> tuple[ChatRequest, str | None]:
+    """The request (message, history, images, sampling) and the raw message, from options and stdin."""
+    from pydantic import ValidationError
+
+    from ..protocol.requests import ChatRequest
+
+    users = stdin_consumers(args)
+    if len(users) > 1:
+        raise UsageError(f"only one input may read standard input, got {', '.join(users)}")
+    stdin_text = None
+    if args.message == "-" or (not users and stdin_has_data(env.stdin)):
+        data = env.stdin.read() if env.stdin is not None else b""
+        stdin_text = decode_text(data, "standard input")
+    message = build_message(args.message, stdin_text)
+    if message is None or message == "":
+        if message_required:
+            raise UsageError("no message: give MESSAGE or pipe text on stdin", hint="streamchat chat \"Hello\"")
+        message = None
+    system = args.system
+    if args.system_file is not None:
+        if system is not None:
+            raise UsageError("give --system or --system-file, not both")
+        system = strip_newlines(decode_text(read_file_bytes(args.system_file, "system prompt file", env.stdin), "system prompt file"))
+    history = []
+    if args.conversation:
+        history.extend(load_conversation(args.conversation))
+    if args.history is not None:
+        history.extend(load_history(args.history, env.stdin))
+    images = [load_image(src, env.stdin) for src in args.image]
+    try:
+        request = ChatRequest(
+            message=message or "",
+            model_id=args.model,
+            provider_slug=provider_slug(args.model, args.provider),
+            history=history,
+            system_prompt=system,
+            images=images,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            frequency_penalty=args.frequency_penalty,
+            presence_penalty=args.presence_penalty,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return request, message
+
+
+def resolve_http(args: ChatArgs, env: Environment, notice: Any) -> tuple[Any, str]:
+    """Connection settings and the token (validated before anything is sent)."""
+    from ..client.http import HTTPOptions
+
+    token = resolve_token(args, env, notice)
+    if args.cacert is not None and not os.path.isfile(args.cacert):
+        raise UsageError(f"--cacert {args.cacert!r} is not a file")
+    http = HTTPOptions(
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        retries=args.retries,
+        max_response_size=parse_size(args.max_response_size, "--max-response-size"),
+        insecure=args.insecure,
+        cacert=args.cacert,
+        notice=notice,
+    )
+    return http, token  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""The only code that imports httpx / websockets; their exceptions become StreamchatErrors here."""

@@ -1,0 +1,137 @@
+"""The events every transport and dialect is normalised to (SPEC §3, the NDJSON schema).
+
+They are light ``__slots__`` objects, built once per token on the hot path; ``as_dict`` gives the
+closed JSON form: optional keys appear only when known (``None`` means unknown, ``0`` is known).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+
+class Content:
+    __slots__ = ("text",)
+    type = "content"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "content", "text": self.text}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.text == self.text  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.text!r})"
+
+
+class Reasoning(Content):
+    __slots__ = ()
+    type = "reasoning"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "reasoning", "text": self.text}
+
+
+class Tps:
+    __slots__ = ("tps",)
+    type = "tps"
+
+    def __init__(self, tps: float) -> None:
+        self.tps = tps
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "tps", "tps": self.tps}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tps) and other.tps == self.tps
+
+    def __repr__(self) -> str:
+        return f"Tps({self.tps!r})"
+
+
+class Usage:
+    __slots__ = ("input_tokens", "output_tokens", "total_tokens", "reasoning_tokens", "cached_tokens")
+    type = "usage"
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        total_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        cached_tokens: int | None = None,
+    ) -> None:
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        # SPEC §3: the server's total, or input + output when it sent none.
+        self.total_tokens = input_tokens + output_tokens if total_tokens is None else total_tokens
+        self.reasoning_tokens = reasoning_tokens
+        self.cached_tokens = cached_tokens
+
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.reasoning_tokens is not None:
+            out["reasoning_tokens"] = self.reasoning_tokens
+        if self.cached_tokens is not None:
+            out["cached_tokens"] = self.cached_tokens
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "usage", **self.fields()}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Usage) and other.fields() == self.fields()
+
+    def __repr__(self) -> str:
+        return f"Usage({self.fields()!r})"
+
+
+class Error:
+    __slots__ = ("message", "code")
+    type = "error"
+
+    def __init__(self, message: str, code: str | int | float | None = None) -> None:
+        self.message = message
+        self.code = code
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "error", "message": self.message}
+        if self.code is not None:
+            out["code"] = self.code
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Error) and (other.message, other.code) == (self.message, self.code)
+
+    def __repr__(self) -> str:
+        return f"Error({self.message!r}, code={self.code!r})"
+
+
+class Done:
+    __slots__ = ("finish_reason",)
+    type = "done"
+
+    def __init__(self, finish_reason: str | None = None) -> None:
+        self.finish_reason = finish_reason
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.finish_reason is None:
+            return {"type": "done"}
+        return {"type": "done", "finish_reason": self.finish_reason}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Done) and other.finish_reason == self.finish_reason
+
+    def __repr__(self) -> str:
+        return f"Done({self.finish_reason!r})"
+
+
+Event = Union[Content, Reasoning, Tps, Usage, Error, Done]
+
+__all__ = ["Content", "Done", "Error", "Event", "Reasoning", "Tps", "Usage"]

@@ -1,0 +1,123 @@
+"""Incremental ``text/event-stream`` decoder, exactly as the WHATWG HTML standard's algorithm.
+
+https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+
+It works on bytes: line ends are ASCII, so lines are split before any UTF-8 decoding and a
+multi-byte character split across reads is never a problem; each field value is decoded once
+(invalid sequences become U+FFFD, as the standard's UTF-8 decode does).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class SSEMessage(NamedTuple):
+    """One dispatched event: ``event`` is ``"message"`` when the stream named none."""
+
+    event: str
+    data: str
+    id: str = ""
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """``feed(bytes) -> list[SSEMessage]``; ``close()`` at EOF discards an unterminated event."""
+
+    __slots__ = ("_pending", "_after_cr", "_bom_checked", "_data", "_event", "_last_id", "_retry")
+
+    def __init__(self) -> None:
+        self._pending = b""  # bytes of an incomplete line (after CR/CRLF were turned into LF)
+        self._after_cr = False  # the previous chunk ended in CR: a leading LF belongs to it
+        self._bom_checked = False
+        self._data: list[bytes] = []
+        self._event = b""
+        self._last_id = ""  # persists across events, as the standard says
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEMessage]:
+        if not chunk:
+            return []
+        if self._after_cr:
+            self._after_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if b"\r" in chunk:
+            self._after_cr = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if self._pending:
+            chunk = self._pending + chunk
+        if not self._bom_checked:
+            if len(chunk) < 3 and _BOM.startswith(chunk):
+                self._pending = chunk  # could still be a BOM: wait for more bytes
+                return []
+            self._bom_checked = True
+            if chunk.startswith(_BOM):
+                chunk = chunk[3:]
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            self._pending = chunk
+            return []
+        self._pending = chunk[end + 1 :]
+        return self._lines(chunk[:end].split(b"\n"))
+
+    def close(self) -> list[SSEMessage]:
+        """End of stream: an event not terminated by a blank line is discarded (WHATWG)."""
+        self._pending = b""
+        self._data = []
+        self._event = b""
+        return []
+
+    def _lines(self, lines: list[bytes]) -> list[SSEMessage]:
+        out: list[SSEMessage] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    out.append(self._dispatch())
+                    data = self._data
+                else:
+                    self._event = b""
+                continue
+            colon = line.find(b":")
+            if colon == 0:
+                continue  # a comment
+            if colon < 0:
+                field, value = line, b""
+            else:
+                field = line[:colon]
+                value = line[colon + 1 :]
+                if value[:1] == b" ":
+                    value = value[1:]
+            if field == b"data":
+                data.append(value)
+            elif field == b"event":
+                self._event = value
+            elif field == b"id":
+                if b"\x00" not in value:
+                    self._last_id = value.decode("utf-8", "replace")
+            elif field == b"retry":
+                if value and value.isdigit():
+                    self._retry = int(value)
+        return out
+
+    def _dispatch(self) -> SSEMessage:
+        data = self._data
+        raw = data[0] if len(data) == 1 else b"\n".join(data)
+        event = self._event.decode("utf-8", "replace") if self._event else "message"
+        self._data = []
+        self._event = b""
+        return SSEMessage(event, raw.decode("utf-8", "replace"), self._last_id, self._retry)
+
+
+def decode_all(payload: bytes, split: int | None = None) -> list[SSEMessage]:
+    """Decode a whole stream (fed in pieces of ``split`` bytes when given): for tests and replay."""
+    decoder = SSEDecoder()
+    out: list[SSEMessage] = []
+    step = split or max(1, len(payload))
+    for i in range(0, len(payload), step):
+        out.extend(decoder.feed(payload[i : i + step]))
+    out.extend(decoder.close())
+    return out

@@ -1,0 +1,128 @@
+"""What one reply amounted to: its text, usage, end and timing (pure bookkeeping, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .events import Content, Done, Error, Event, Reasoning, Tps, Usage
+
+
+class Reply:
+    """Accumulates events as they arrive; times are ``time.perf_counter()`` seconds."""
+
+    def __init__(self, t_start: float, keep_text: bool = True) -> None:
+        self.t_start = t_start
+        self.t_first: float | None = None
+        self.t_last: float | None = None
+        self.t_end: float | None = None
+        self.keep_text = keep_text
+        self.content_parts: list[str] = []
+        self.reasoning_parts: list[str] = []
+        self.content_events = 0
+        self.events = 0
+        self.usage: Usage | None = None
+        self.tps: float | None = None
+        self.finish_reason: str | None = None
+        self.error: Error | None = None
+        self.done = False
+        self.ends_with_newline = True  # nothing written yet: no newline owed
+
+    def add(self, events: list[Event], now: float) -> None:
+        for event in events:
+            self.events += 1
+            kind = event.type
+            if kind == "content":
+                self.content_events += 1
+                text = event.text  # type: ignore[union-attr]
+                if self.keep_text:
+                    self.content_parts.append(text)
+                self.ends_with_newline = text.endswith("\n")
+                if self.t_first is None:
+                    self.t_first = now
+                self.t_last = now
+            elif kind == "reasoning":
+                if self.keep_text:
+                    self.reasoning_parts.append(event.text)  # type: ignore[union-attr]
+                if self.t_first is None:
+                    self.t_first = now
+                self.t_last = now
+            elif isinstance(event, Usage):
+                self.usage = event
+            elif isinstance(event, Tps):
+                self.tps = event.tps
+            elif isinstance(event, Done):
+                self.done = True
+                self.finish_reason = event.finish_reason
+            elif isinstance(event, Error):
+                self.error = event
+
+    @property
+    def content(self) -> str:
+        return "".join(self.content_parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
+
+    @property
+    def output_tokens(self) -> int:
+        """Server usage when given, else the number of content events."""
+        return self.usage.output_tokens if self.usage is not None else self.content_events
+
+    def ttft_ms(self) -> float | None:
+        return None if self.t_first is None else (self.t_first - self.t_start) * 1000.0
+
+    def total_ms(self) -> float:
+        end = self.t_end if self.t_end is not None else self.t_start
+        return (end - self.t_start) * 1000.0
+
+    def client_tps(self) -> float | None:
+        """Output tokens over the time from the first token to the last one."""
+        if self.t_first is None or self.t_last is None or self.t_last <= self.t_first:
+            return None
+        tokens = self.output_tokens
+        if tokens < 2:
+            return None
+        return (tokens - 1) / (self.t_last - self.t_first)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``-o json`` object (SPEC §3)."""
+        ttft = self.ttft_ms()
+        client_tps = self.client_tps()
+        error = None
+        if self.error is not None:
+            error = {"message": self.error.message}
+            if self.error.code is not None:
+                error["code"] = self.error.code
+        return {
+            "content": self.content,
+            "reasoning": self.reasoning,
+            "finish_reason": self.finish_reason,
+            "usage": self.usage.fields() if self.usage is not None else None,
+            "tps": self.tps,
+            "error": error,
+            "done": self.done,
+            "timing": {
+                "ttft_ms": None if ttft is None else round(ttft, 1),
+                "total_ms": round(self.total_ms(), 1),
+                "client_tps": None if client_tps is None else round(client_tps, 1),
+                "events": self.events,
+            },
+        }
+
+    def report_line(self) -> str:
+        """``streamchat: 10 in → 150 out · 42.5 tok/s · first token 120 ms · 3.51 s``."""
+        parts = []
+        if self.usage is not None:
+            parts.append(f"{self.usage.input_tokens} in → {self.usage.output_tokens} out")
+        if self.tps is not None:
+            parts.append(f"{self.tps:.1f} tok/s")
+        else:
+            measured = self.client_tps()
+            if measured is not None:
+                parts.append(f"{measured:.1f} tok/s measured")
+        ttft = self.ttft_ms()
+        if ttft is not None:
+            parts.append(f"first token {ttft:.0f} ms")
+        parts.append(f"{self.total_ms() / 1000.0:.2f} s")
+        return "streamchat: " + " · ".join(parts)

@@ -1,0 +1,22 @@
+"""The reference server's settings (``streamchat serve`` options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ServerConfig:
+    ttft_ms: float = 50.0
+    itl_ms: float = 15.0
+    reply_tokens: int = 24
+    seed: int = 0
+    reasoning: bool = False
+    token: str | None = None
+
+    @classmethod
+    def with_rate(cls, tokens_per_second: float | None, **kwargs: object) -> ServerConfig:
+        config = cls(**kwargs)  # type: ignore[arg-type]
+        if tokens_per_second:
+            config.itl_ms = 1000.0 / tokens_per_second
+        return config
