@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO, Mapping, TextIO
+from typing import BinaryIO, TextIO
 
 
 def _isatty(stream: object) -> bool:

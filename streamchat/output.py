@@ -75,7 +75,7 @@ class Renderer:
     def end(self, reply: Reply) -> None:
         """The reply is over (completed or not): final output, then the stderr report."""
         self.flush()
-        if not self.opts.quiet and not self.stdout_closed and (reply.done or reply.events):
+        if not self.opts.quiet and not self.stdout_closed and reply.done and reply.error is None:
             self.note(reply.report_line())
 
     def note(self, line: str) -> None:
@@ -83,7 +83,6 @@ class Renderer:
         if not self.opts.quiet:
             self.env.stderr.write(line + "\n")
             self.env.stderr.flush()
-
 
 
 class TextRenderer(Renderer):

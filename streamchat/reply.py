@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .events import Content, Done, Error, Event, Reasoning, Tps, Usage
+from .events import Done, Error, Event, Tps, Usage
 
 
 class Reply:

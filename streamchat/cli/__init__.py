@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Annotated, Optional, Sequence
+from collections.abc import Sequence
+from typing import Annotated, Optional
 
 import typer
 
@@ -16,7 +17,7 @@ from ..output import print_error
 app = typer.Typer(
     name="streamchat",
     help="Stream AI chat replies from a shell, and measure how fast servers stream.\n\n"
-    "Run with no --url to use the built-in demo server: streamchat chat \"Hello\"",
+    'Run with no --url to use the built-in demo server: streamchat chat "Hello"',
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
@@ -33,7 +34,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
 ) -> None:
     """Stream AI chat replies from a shell, and measure how fast servers stream."""
 

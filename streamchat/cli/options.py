@@ -14,7 +14,10 @@ CONN = "Connection"
 OUT = "Output"
 IN = "Input"
 
-Url = Annotated[Optional[str], typer.Option("--url", envvar="STREAMCHAT_URL", help="Endpoint URL; none = the built-in demo server.", rich_help_panel=CONN)]
+Url = Annotated[
+    Optional[str],
+    typer.Option("--url", envvar="STREAMCHAT_URL", help="Endpoint URL; none = the built-in demo server.", rich_help_panel=CONN),
+]
 Dialect = Annotated[
     Optional[Literal["streamchat", "openai", "prompt", "query", "anthropic"]],
     typer.Option("--dialect", envvar="STREAMCHAT_DIALECT", help="Request shape; inferred from the URL path.", rich_help_panel=CONN),
@@ -24,29 +27,59 @@ AuthScheme = Annotated[
     Optional[Literal["bearer", "x-api-key", "none"]],
     typer.Option("--auth-scheme", help="How the token is sent [default: bearer; x-api-key for anthropic].", rich_help_panel=CONN),
 ]
-Token = Annotated[Optional[str], typer.Option("--token", help="Bearer token (prefer STREAMCHAT_TOKEN or --token-file: argv is visible in ps).", rich_help_panel=CONN)]
+Token = Annotated[
+    Optional[str],
+    typer.Option("--token", help="Bearer token (prefer STREAMCHAT_TOKEN or --token-file: argv is visible in ps).", rich_help_panel=CONN),
+]
 TokenFile = Annotated[Optional[str], typer.Option("--token-file", help="Read the token from a file; - = stdin.", rich_help_panel=CONN)]
-Header = Annotated[Optional[list[str]], typer.Option("-H", "--header", help="Extra request header 'Name: value' (repeatable).", rich_help_panel=CONN)]
+Header = Annotated[
+    Optional[list[str]], typer.Option("-H", "--header", help="Extra request header 'Name: value' (repeatable).", rich_help_panel=CONN)
+]
 Model = Annotated[str, typer.Option("-m", "--model", envvar="STREAMCHAT_MODEL", help="model_id.", rich_help_panel=REQ)]
-Provider = Annotated[Optional[str], typer.Option("--provider", envvar="STREAMCHAT_PROVIDER", help="provider_slug [default: the model's prefix before '/'].", rich_help_panel=REQ)]
+Provider = Annotated[
+    Optional[str],
+    typer.Option(
+        "--provider", envvar="STREAMCHAT_PROVIDER", help="provider_slug [default: the model's prefix before '/'].", rich_help_panel=REQ
+    ),
+]
 System = Annotated[Optional[str], typer.Option("-s", "--system", help="System prompt.", rich_help_panel=REQ)]
 SystemFile = Annotated[Optional[str], typer.Option("--system-file", help="Read the system prompt from a file.", rich_help_panel=REQ)]
 History = Annotated[Optional[str], typer.Option("--history", help="Prior messages: JSON array or NDJSON; - = stdin.", rich_help_panel=IN)]
-Conversation = Annotated[Optional[str], typer.Option("-C", "--conversation", help="Conversation file: read prior turns, append this turn on success.", rich_help_panel=IN)]
-Image = Annotated[Optional[list[str]], typer.Option("-i", "--image", help="Image: file, - (stdin), http(s) URL or data: URI (repeatable).", rich_help_panel=IN)]
+Conversation = Annotated[
+    Optional[str],
+    typer.Option("-C", "--conversation", help="Conversation file: read prior turns, append this turn on success.", rich_help_panel=IN),
+]
+Image = Annotated[
+    Optional[list[str]],
+    typer.Option("-i", "--image", help="Image: file, - (stdin), http(s) URL or data: URI (repeatable).", rich_help_panel=IN),
+]
 MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="max_tokens.", rich_help_panel=REQ)]
 Temperature = Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="0.0–2.0.", rich_help_panel=REQ)]
 TopP = Annotated[Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="0.0–1.0.", rich_help_panel=REQ)]
 FrequencyPenalty = Annotated[Optional[float], typer.Option("--frequency-penalty", min=-2.0, max=2.0, help="−2.0–2.0.", rich_help_panel=REQ)]
 PresencePenalty = Annotated[Optional[float], typer.Option("--presence-penalty", min=-2.0, max=2.0, help="−2.0–2.0.", rich_help_panel=REQ)]
-MaxResponseSize = Annotated[str, typer.Option("--max-response-size", help="Cap on the response body (bytes, KB, MB, GB).", rich_help_panel=CONN)]
-ConnectTimeout = Annotated[float, typer.Option("--connect-timeout", min=0.001, help="Seconds to establish the connection.", rich_help_panel=CONN)]
-ReadTimeout = Annotated[float, typer.Option("--read-timeout", min=0.001, help="Longest silence (seconds) before giving up.", rich_help_panel=CONN)]
+MaxResponseSize = Annotated[
+    str, typer.Option("--max-response-size", help="Cap on the response body (bytes, KB, MB, GB).", rich_help_panel=CONN)
+]
+ConnectTimeout = Annotated[
+    float, typer.Option("--connect-timeout", min=0.001, help="Seconds to establish the connection.", rich_help_panel=CONN)
+]
+ReadTimeout = Annotated[
+    float, typer.Option("--read-timeout", min=0.001, help="Longest silence (seconds) before giving up.", rich_help_panel=CONN)
+]
 Retries = Annotated[int, typer.Option("--retries", min=0, help="Retries before the first response byte.", rich_help_panel=CONN)]
 Insecure = Annotated[bool, typer.Option("--insecure", help="Skip TLS verification.", rich_help_panel=CONN)]
 CACert = Annotated[Optional[str], typer.Option("--cacert", help="CA bundle for TLS verification.", rich_help_panel=CONN)]
-Output = Annotated[Literal["text", "ndjson", "json"], typer.Option("-o", "--output", help="text, ndjson (one event a line) or json (one object at the end).", rich_help_panel=OUT)]
+Output = Annotated[
+    Literal["text", "ndjson", "json"],
+    typer.Option("-o", "--output", help="text, ndjson (one event a line) or json (one object at the end).", rich_help_panel=OUT),
+]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No report line or notices on stderr.", rich_help_panel=OUT)]
 NoReasoning = Annotated[bool, typer.Option("--no-reasoning", help="Do not show reasoning.", rich_help_panel=OUT)]
-Timestamps = Annotated[bool, typer.Option("-t", "--timestamps", help='Add "t" (seconds since the request) to NDJSON lines.', rich_help_panel=OUT)]
-Color = Annotated[Literal["auto", "always", "never"], typer.Option("--color", help="Colour on stderr: auto honours NO_COLOR, FORCE_COLOR and terminals.", rich_help_panel=OUT)]
+Timestamps = Annotated[
+    bool, typer.Option("-t", "--timestamps", help='Add "t" (seconds since the request) to NDJSON lines.', rich_help_panel=OUT)
+]
+Color = Annotated[
+    Literal["auto", "always", "never"],
+    typer.Option("--color", help="Colour on stderr: auto honours NO_COLOR, FORCE_COLOR and terminals.", rich_help_panel=OUT),
+]

@@ -173,7 +173,7 @@ def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool 
     message = build_message(args.message, stdin_text)
     if message is None or message == "":
         if message_required:
-            raise UsageError("no message: give MESSAGE or pipe text on stdin", hint="streamchat chat \"Hello\"")
+            raise UsageError("no message: give MESSAGE or pipe text on stdin", hint='streamchat chat "Hello"')
         message = None
     system = args.system
     if args.system_file is not None:

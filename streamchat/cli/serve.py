@@ -23,11 +23,15 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port; 0 = any free port.")] = 8000,
     ttft_ms: Annotated[float, typer.Option("--ttft-ms", min=0, help="Delay before the first token.")] = 50.0,
     itl_ms: Annotated[float, typer.Option("--itl-ms", min=0, help="Delay between tokens.")] = 15.0,
-    tokens_per_second: Annotated[Optional[float], typer.Option("--tokens-per-second", min=0.001, help="Pacing as a rate (overrides --itl-ms).")] = None,
+    tokens_per_second: Annotated[
+        Optional[float], typer.Option("--tokens-per-second", min=0.001, help="Pacing as a rate (overrides --itl-ms).")
+    ] = None,
     reply_tokens: Annotated[int, typer.Option("--reply-tokens", min=0, help="Tokens in each reply.")] = 24,
     seed: Annotated[int, typer.Option("--seed", help="Changes the deterministic replies.")] = 0,
     reasoning: Annotated[bool, typer.Option("--reasoning", help="Stream reasoning first for every model.")] = False,
-    token: Annotated[Optional[str], typer.Option("--token", envvar="STREAMCHAT_SERVE_TOKEN", help="Require this bearer token on every endpoint.")] = None,
+    token: Annotated[
+        Optional[str], typer.Option("--token", envvar="STREAMCHAT_SERVE_TOKEN", help="Require this bearer token on every endpoint.")
+    ] = None,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log each request on stderr.")] = False,
 ) -> int:
     """Run the built-in reference server (every protocol, plus fault knobs)."""
@@ -41,7 +45,9 @@ def serve(
     from ..server.config import ServerConfig
     from ..server.embedded import bind, quiet_logging, uvicorn_config
 
-    config = ServerConfig.with_rate(tokens_per_second, ttft_ms=ttft_ms, itl_ms=itl_ms, reply_tokens=reply_tokens, seed=seed, reasoning=reasoning, token=token)
+    config = ServerConfig.with_rate(
+        tokens_per_second, ttft_ms=ttft_ms, itl_ms=itl_ms, reply_tokens=reply_tokens, seed=seed, reasoning=reasoning, token=token
+    )
     try:
         sock = bind(host, port)
     except OSError as exc:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpcore
 import httpx
@@ -60,7 +61,9 @@ class _HookedStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         return _HookedStream(self._stream.start_tls(ssl_context, server_hostname, timeout), self._backend)
 
     def get_extra_info(self, info: str) -> Any:
@@ -72,7 +75,9 @@ class _HookedBackend(httpcore.NetworkBackend):
         self._backend = httpcore.SyncBackend()
         self.before_read: Callable[[], None] = lambda: None
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
         return _HookedStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options), self)
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
@@ -216,7 +221,9 @@ def open_stream(method: str, url: str, opts: HTTPOptions, body: Any = None) -> I
                 response = client.send(request, stream=True)
             except httpx.TransportError as exc:
                 error = map_transport_error(exc, url, started=False)
-                retryable = isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)) and not isinstance(error, UsageError)
+                retryable = isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)) and not isinstance(
+                    error, UsageError
+                )
                 if isinstance(exc, httpx.ConnectError) and "SSL" in str(exc):
                     retryable = False
                 if not retryable or attempt >= opts.retries:

@@ -78,7 +78,7 @@ def error_from(obj: Any) -> Error:
     code = _code(inner.get("code"))
     if code is None:
         code = _code(obj.get("code")) if inner is not obj else None
-    if code is None and obj.get("type") == "error" and isinstance(inner.get("type"), str):
+    if code is None and inner is not obj and obj.get("type") == "error" and isinstance(inner.get("type"), str):
         code = inner["type"]  # Anthropic: {"type": "error", "error": {"type", "message"}}
     return Error(message, code)
 
@@ -89,9 +89,7 @@ def _code(value: Any) -> str | int | float | None:
     return value
 
 
-def usage_from(
-    obj: Any, input_default: int | None = None, cached_default: int | None = None
-) -> Usage | None:
+def usage_from(obj: Any, input_default: int | None = None, cached_default: int | None = None) -> Usage | None:
     """A usage event from OpenAI (prompt/completion), our own or Anthropic (input/output) names."""
     if not isinstance(obj, dict):
         return None
@@ -208,23 +206,24 @@ class Normalizer:
         try:
             value: Any = _loads(data) if data else {}
         except ValueError:
-            value = None
+            if event == "error":
+                return [error_from(data)]
+            if event == "done":
+                return [Done(self.finish_reason)]
+            raise ProtocolError(f"malformed stream: {event} data is not JSON: {_preview(data)}") from None
         if event == "done":
             reason = value.get("finish_reason") if isinstance(value, dict) else None
             if isinstance(reason, str):
                 self.finish_reason = reason
             return [Done(self.finish_reason)]
         if event == "error":
-            return [error_from(value if value is not None else data)]
-        if value is None:
-            if event in ("content", "reasoning"):
-                raise ProtocolError(f"malformed stream: {event} data is not JSON: {_preview(data)}")
-            raise ProtocolError(f"malformed stream: {event} data is not JSON: {_preview(data)}")
+            return [error_from(value)]
         if event == "content" or event == "reasoning":
-            text = value if isinstance(value, str) else _text(value.get("text")) if isinstance(value, dict) else ""
-            if not text:
+            if isinstance(value, dict):
+                value = value.get("text")
+            if not isinstance(value, str) or not value:
                 return []
-            return [Content(text) if event == "content" else Reasoning(text)]
+            return [Content(value) if event == "content" else Reasoning(value)]
         if event == "tps":
             tps = _number(value.get("tps")) if isinstance(value, dict) else _number(value)
             return [Tps(tps)] if tps is not None else []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from typing import Any, AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +22,8 @@ from .replies import ReplyPlan, count_tokens, plan_reply
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 GARBAGE = b"data: \x00\xff\xfe not json {{{\n\n"
+# What a hostile server might send to take over a terminal: clear screen, set title, bell.
+ESCAPES = "\x1b[2J\x1b]0;pwned\x07\r"
 
 
 def _error(status: int, message: str, code: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -35,17 +39,28 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    """What a test may ask the server about a request it answered (kept in memory only)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
 class ReferenceServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.faults = FaultCounter()
-        self.requests_seen = 0
+        self.seen: deque[SeenRequest] = deque(maxlen=256)
 
     # -- shared machinery -----------------------------------------------------------------------
 
-    def _check(self, request: Request) -> tuple[Fault, Response | None]:
+    async def _check(self, request: Request) -> tuple[Fault, Response | None]:
         """Auth and injected status: a response to send instead of the reply, if any."""
-        self.requests_seen += 1
+        body = await request.body()
+        self.seen.append(SeenRequest(request.method, request.url.path, dict(request.headers), body))
         try:
             fault = parse_fault(request.headers.get("x-streamchat-fault") or request.query_params.get("fault"))
         except UsageError as exc:
@@ -53,7 +68,9 @@ class ReferenceServer:
         token = self.config.token
         if token:
             auth = request.headers.get("authorization", "")
-            given = auth[7:] if auth.lower().startswith("bearer ") else request.headers.get("x-api-key") or request.query_params.get("token")
+            given = (
+                auth[7:] if auth.lower().startswith("bearer ") else request.headers.get("x-api-key") or request.query_params.get("token")
+            )
             if given != token:
                 return fault, _error(401, "invalid or missing token", "unauthorized")
         if self.faults.take(fault):
@@ -91,6 +108,8 @@ class ReferenceServer:
             head = GARBAGE + head
         if head:
             yield head
+        if fault.escape:
+            yield fmt.content(ESCAPES)
         if fault.oversize:
             block = "x" * 65536
             for _ in range(fault.oversize // len(block) + 1):
@@ -138,7 +157,7 @@ class ReferenceServer:
     # -- endpoints ------------------------------------------------------------------------------
 
     async def streamchat(self, request: Request) -> Response:
-        fault, early = self._check(request)
+        fault, early = await self._check(request)
         if early:
             return early
         body, bad = await self._json(request)
@@ -155,7 +174,7 @@ class ReferenceServer:
         return self._stream(StreamchatFormat(model), plan, fault)
 
     async def openai(self, request: Request) -> Response:
-        fault, early = self._check(request)
+        fault, early = await self._check(request)
         if early:
             return early
         body, bad = await self._json(request)
@@ -169,7 +188,7 @@ class ReferenceServer:
         message = _text_of(last.get("content") if isinstance(last, dict) else "")
         prompt = sum(count_tokens(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
         plan = self._plan(message, model, body.get("max_tokens") or body.get("max_completion_tokens"), prompt)
-        if body.get("stream") is not True:
+        if body.get("stream") is not True or fault.json:
             return JSONResponse(self._completion(model, plan))
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -194,7 +213,7 @@ class ReferenceServer:
         }
 
     async def prompt(self, request: Request) -> Response:
-        fault, early = self._check(request)
+        fault, early = await self._check(request)
         if early:
             return early
         body, bad = await self._json(request)
@@ -206,7 +225,7 @@ class ReferenceServer:
         return self._stream(PromptFormat("default"), self._plan(message, "default"), fault)
 
     async def query(self, request: Request) -> Response:
-        fault, early = self._check(request)
+        fault, early = await self._check(request)
         if early:
             return early
         message = request.query_params.get("message")
@@ -215,7 +234,7 @@ class ReferenceServer:
         return self._stream(QueryFormat("default"), self._plan(message, "default"), fault)
 
     async def anthropic(self, request: Request) -> Response:
-        fault, early = self._check(request)
+        fault, early = await self._check(request)
         if early:
             return early
         body, bad = await self._json(request)
@@ -232,7 +251,7 @@ class ReferenceServer:
         return self._stream(AnthropicFormat(model, plan.input_tokens), plan, fault)
 
     async def models(self, request: Request) -> Response:
-        fault, early = self._check(request)
+        fault, early = await self._check(request)
         if early:
             return early
         ids = ["deepseek/deepseek-chat", "demo-reasoner", "streamchat-demo"]

@@ -31,7 +31,9 @@ class _HideInjectedDrops(logging.Filter):
         while exc is not None:
             if isinstance(exc, DropConnection):
                 return False
-            exc = exc.__cause__ or exc.__context__ or (exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else None)
+            exc = (
+                exc.__cause__ or exc.__context__ or (exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else None)
+            )
         return True
 
 

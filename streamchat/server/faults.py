@@ -8,6 +8,8 @@
 ``oversize[=BYTES]`` stream more content than the client's cap (default 11 MiB)
 ``content-type=T``   answer 200 with another content type
 ``empty``            answer 200 text/event-stream with an empty body
+``json``             answer a streaming request with one complete JSON body (OpenAI endpoint)
+``escape``           put terminal escape sequences in the content (what a hostile server does)
 Several knobs are joined with ``;`` or ``,``.
 """
 
@@ -32,6 +34,8 @@ class Fault:
     oversize: int | None = None
     content_type: str | None = None
     empty: bool = False
+    escape: bool = False
+    json: bool = False
 
     @property
     def active(self) -> bool:
@@ -68,6 +72,10 @@ def parse_fault(spec: str | None) -> Fault:
                 fault.content_type = value
             elif key == "empty":
                 fault.empty = True
+            elif key == "escape":
+                fault.escape = True
+            elif key == "json":
+                fault.json = True
             else:
                 raise UsageError(f"unknown fault {key!r}")
         except ValueError as exc:

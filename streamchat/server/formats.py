@@ -195,7 +195,11 @@ class AnthropicFormat(StreamchatFormat):
     def done(self, reason: str) -> bytes:
         inp, out = getattr(self, "_usage", (self.input_tokens, 0))
         stop = {"stop": "end_turn", "length": "max_tokens"}.get(reason, reason)
-        delta = {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": out, "input_tokens": inp}}
+        delta = {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+            "usage": {"output_tokens": out, "input_tokens": inp},
+        }
         return _named("message_delta", delta) + _named("message_stop", {"type": "message_stop"})
 
     def error(self, message: str, code: str) -> bytes:

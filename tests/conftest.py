@@ -1,0 +1,89 @@
+"""Fixtures: the reference server on a real loopback socket, and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from streamchat.server.config import ServerConfig
+from streamchat.server.embedded import RunningServer, start_in_thread
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[RunningServer]:
+    """A fast reference server (no pacing) shared by the whole session."""
+    with start_in_thread(ServerConfig(ttft_ms=0, itl_ms=0, reply_tokens=12)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def slow_server() -> Iterator[RunningServer]:
+    """A paced server, for tests that need time between tokens (signals, timestamps)."""
+    with start_in_thread(ServerConfig(ttft_ms=20, itl_ms=40, reply_tokens=40)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def auth_server() -> Iterator[RunningServer]:
+    with start_in_thread(ServerConfig(ttft_ms=0, itl_ms=0, reply_tokens=6, token="s3cret-token-value")) as running:
+        yield running
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode("utf-8")
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMCHAT_")}
+    env.pop("NO_COLOR", None)
+    env.pop("FORCE_COLOR", None)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60, stdin=None) -> Result:
+    """Run the real executable (``python -m streamchat``) the way a shell would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamchat", *args],
+        input=input,
+        stdin=stdin if input is None else None,
+        capture_output=True,
+        env=env or clean_env(),
+        timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def seen_by(server: RunningServer, test_id: str) -> list:
+    """Requests the server answered that carried ``-H 'X-Test-Id: <test_id>'``."""
+    return [r for r in server.app.state.reference.seen if r.headers.get("x-test-id") == test_id]
+
+
+def expected_reply(message: str, model: str = "deepseek/deepseek-chat", tokens: int = 12) -> str:
+    from streamchat.server.replies import plan_reply
+
+    return "".join(plan_reply(message, model, reply_tokens=tokens).content)

@@ -1,0 +1,48 @@
+"""`streamchat --help` and `--version` must not import the network stack (DESIGN.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import clean_env, run_cli
+
+HEAVY = ("httpx", "httpcore", "websockets", "pydantic", "starlette", "uvicorn", "PIL", "rich")
+
+PROBE = """
+import sys
+from streamchat.cli import run
+run({args!r})
+print(" ".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["chat", "--help"], ["serve", "--help"]])
+def test_help_and_version_import_nothing_heavy(args):
+    heavy = HEAVY
+    if len(args) > 1:
+        # Typer (>= 0.2x) builds a subcommand's parameters with pydantic adapters itself;
+        # the network stack must still stay out.
+        heavy = tuple(m for m in HEAVY if m != "pydantic")
+    code = PROBE.format(args=args, heavy=heavy)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1:] in ([], [""]), proc.stderr
+
+
+def test_version(cli):
+    from streamchat import __version__
+
+    r = cli("--version")
+    assert r.code == 0 and r.out == f"streamchat {__version__}\n"
+
+
+def test_help_has_examples(cli):
+    r = cli("chat", "--help")
+    assert r.code == 0 and "Examples:" in r.out and "streamchat chat" in r.out
+
+
+def test_unknown_command_is_a_usage_error(cli):
+    r = run_cli("nonsense")
+    assert r.code == 2 and r.stderr.startswith("streamchat: error:")
