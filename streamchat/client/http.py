@@ -27,10 +27,12 @@ from ..errors import (
     StreamTimeoutError,
     UsageError,
 )
+from ..protocol.chunked import ChunkedDecoder
 from ..protocol.normalize import error_from
 from .retry import RETRY_STATUSES, backoff_delay, parse_retry_after
 
 ERROR_BODY_LIMIT = 64 * 1024
+BODY_READ = 256 * 1024  # one socket read: large, so a burst of tokens is decoded in one pass
 
 
 @dataclass
@@ -47,13 +49,42 @@ class HTTPOptions:
 
 
 class _HookedStream(httpcore.NetworkStream):
+    """The socket under httpcore, with two additions.
+
+    * ``before_read`` runs before every socket read (the flush point, SPEC §3);
+    * while ``headers_only`` is set, h11 is handed bytes only up to the end of the response head, so
+      the body is still ours to read with ``read_body`` (see ``HTTPStream``).
+    """
+
     def __init__(self, stream: httpcore.NetworkStream, backend: _HookedBackend) -> None:
         self._stream = stream
         self._backend = backend
+        self._pending = b""
+        self.headers_only = True
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if not self._pending:
+            self._backend.before_read()
+            self._pending = self._stream.read(max(max_bytes, BODY_READ), timeout)
+        data = self._pending
+        if self.headers_only:
+            end = data.find(b"\r\n\r\n")
+            if end >= 0 and end + 4 < len(data):
+                self._pending = data[end + 4 :]
+                return data[: end + 4]
+        if len(data) > max_bytes:
+            self._pending = data[max_bytes:]
+            return data[:max_bytes]
+        self._pending = b""
+        return data
+
+    def read_body(self, timeout: float | None) -> bytes:
+        """The next bytes of the body (b"" at EOF): what h11 was not given, then the socket."""
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
         self._backend.before_read()
-        return self._stream.read(max_bytes, timeout)
+        return self._stream.read(BODY_READ, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._stream.write(buffer, timeout)
@@ -64,7 +95,8 @@ class _HookedStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
-        return _HookedStream(self._stream.start_tls(ssl_context, server_hostname, timeout), self._backend)
+        tls = self._stream.start_tls(ssl_context, server_hostname, timeout)
+        return _HookedStream(tls, self._backend)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -152,32 +184,91 @@ def status_error(response: httpx.Response, body: bytes) -> StreamchatError:
 
 
 class HTTPStream:
-    """One open streaming response: its content type and its body, chunk by chunk."""
+    """One open streaming response: its content type and its body, chunk by chunk.
 
-    def __init__(self, response: httpx.Response, backend: _HookedBackend, url: str, limit: int) -> None:
+    The body of an identity-encoded response is read straight from the socket (``_raw_chunks``),
+    framing decoded by our own ``ChunkedDecoder``; anything else goes through httpx as usual.
+    """
+
+    def __init__(self, response: httpx.Response, url: str, limit: int, read_timeout: float) -> None:
         self.response = response
-        self.backend = backend
         self.url = url
         self.limit = limit
+        self.read_timeout = read_timeout
         self.received = 0
+        self.backend: _HookedBackend | None = None
+        stream = response.extensions.get("network_stream")
+        self._raw = stream if isinstance(stream, _HookedStream) and self._identity_body() else None
+        if isinstance(stream, _HookedStream):
+            self.backend = stream._backend
+            if self._raw is None:
+                stream.headers_only = False  # hand the rest to h11
+
+    def _identity_body(self) -> bool:
+        headers = self.response.headers
+        if headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+            return False
+        te = headers.get("transfer-encoding", "").strip().lower()
+        return te in ("", "chunked")
 
     @property
     def content_type(self) -> str:
         return self.response.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def set_before_read(self, hook: Callable[[], None]) -> None:
-        self.backend.before_read = hook
+        if self.backend is not None:
+            self.backend.before_read = hook
 
     def chunks(self) -> Iterator[bytes]:
-        """Body chunks as they arrive; the size cap and mid-reply failures raise StreamchatErrors."""
+        """Body bytes as they arrive; the size cap and mid-reply failures raise StreamchatErrors."""
+        source = self._raw_chunks() if self._raw is not None else self._httpx_chunks()
+        limit = self.limit
+        for chunk in source:
+            self.received += len(chunk)
+            if self.received > limit:
+                raise ProtocolError(f"response exceeded --max-response-size ({limit} bytes)")
+            yield chunk
+
+    def _httpx_chunks(self) -> Iterator[bytes]:
         try:
-            for chunk in self.response.iter_bytes():
-                self.received += len(chunk)
-                if self.received > self.limit:
-                    raise ProtocolError(f"response exceeded --max-response-size ({self.limit} bytes)")
-                yield chunk
+            yield from self.response.iter_bytes()
         except httpx.TransportError as exc:
             raise map_transport_error(exc, self.url, started=True) from exc
+
+    def _raw_chunks(self) -> Iterator[bytes]:
+        stream = self._raw
+        assert stream is not None
+        headers = self.response.headers
+        chunked = headers.get("transfer-encoding", "").strip().lower() == "chunked"
+        decoder = ChunkedDecoder() if chunked else None
+        length = None if chunked or "content-length" not in headers else int(headers["content-length"])
+        remaining = length
+        timeout = self.read_timeout
+        while remaining is None or remaining > 0:
+            try:
+                data = stream.read_body(timeout)
+            except httpcore.TimeoutException as exc:
+                raise StreamTimeoutError(f"timed out mid-reply: no data from {_host(self.url)} within --read-timeout") from exc
+            except (httpcore.NetworkError, OSError) as exc:
+                raise ConnectionLostError(f"connection lost mid-reply: {exc or type(exc).__name__}") from exc
+            if not data:
+                if decoder is not None or (remaining is not None and remaining > 0):
+                    raise ConnectionLostError("connection lost mid-reply: peer closed connection without sending complete message body")
+                return
+            if decoder is not None:
+                payload = decoder.feed(data)
+                if payload:
+                    yield payload
+                if decoder.done:
+                    return
+            elif remaining is not None:
+                payload = data[:remaining]
+                remaining -= len(payload)
+                yield payload
+                if remaining <= 0:
+                    return
+            else:
+                yield data
 
     def read_all(self) -> bytes:
         return b"".join(self.chunks())
@@ -201,7 +292,8 @@ def open_stream(method: str, url: str, opts: HTTPOptions, body: Any = None) -> I
     pool = getattr(transport, "_pool", None)
     if pool is not None and hasattr(pool, "_network_backend"):
         pool._network_backend = backend
-    headers = {"Accept": "text/event-stream", **opts.headers}
+    # identity: a compressed event stream would defeat both streaming and the raw body path
+    headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity", **opts.headers}
     content = None
     if body is not None:
         content = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -235,6 +327,9 @@ def open_stream(method: str, url: str, opts: HTTPOptions, body: Any = None) -> I
                 continue
             try:
                 if response.status_code >= 400:
+                    stream = response.extensions.get("network_stream")
+                    if isinstance(stream, _HookedStream):
+                        stream.headers_only = False
                     body_bytes = _read_bounded(response, ERROR_BODY_LIMIT)
                     error = status_error(response, body_bytes)
                     if response.status_code in RETRY_STATUSES and attempt < opts.retries:
@@ -245,7 +340,7 @@ def open_stream(method: str, url: str, opts: HTTPOptions, body: Any = None) -> I
                         attempt += 1
                         continue
                     raise error
-                yield HTTPStream(response, backend, url, opts.max_response_size)
+                yield HTTPStream(response, url, opts.max_response_size, opts.read_timeout)
                 return
             finally:
                 response.close()

@@ -74,12 +74,16 @@ class SSEDecoder:
         out: list[SSEMessage] = []
         data = self._data
         for line in lines:
+            if line[:6] == b"data: ":  # the common line, first
+                data.append(line[6:])
+                continue
             if not line:
                 if data:
-                    out.append(self._dispatch())
-                    data = self._data
-                else:
-                    self._event = b""
+                    raw = data[0] if len(data) == 1 else b"\n".join(data)
+                    event = self._event.decode("utf-8", "replace") if self._event else "message"
+                    out.append(_message((event, raw.decode("utf-8", "replace"), self._last_id, self._retry)))
+                    data = self._data = []
+                self._event = b""
                 continue
             colon = line.find(b":")
             if colon == 0:
@@ -103,13 +107,9 @@ class SSEDecoder:
                     self._retry = int(value)
         return out
 
-    def _dispatch(self) -> SSEMessage:
-        data = self._data
-        raw = data[0] if len(data) == 1 else b"\n".join(data)
-        event = self._event.decode("utf-8", "replace") if self._event else "message"
-        self._data = []
-        self._event = b""
-        return SSEMessage(event, raw.decode("utf-8", "replace"), self._last_id, self._retry)
+
+def _message(fields: tuple[str, str, str, int | None]) -> SSEMessage:
+    return tuple.__new__(SSEMessage, fields)
 
 
 def decode_all(payload: bytes, split: int | None = None) -> list[SSEMessage]:

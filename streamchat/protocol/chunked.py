@@ -1,0 +1,129 @@
+"""Incremental decoder of HTTP/1.1 ``Transfer-Encoding: chunked`` bodies (RFC 9112 §7.1), on bytes.
+
+Why our own: h11 turns every HTTP chunk into one event and one trip through httpcore and httpx, and
+a token stream sends one chunk per token. This decoder takes whatever one socket read delivered and
+returns all the payload in it at once, so the SSE decoder downstream sees many events per call.
+"""
+
+from __future__ import annotations
+
+from ..errors import ProtocolError
+
+_SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
+MAX_LINE = 8192
+
+
+class ChunkedDecoder:
+    """``feed(bytes) -> bytes`` of payload; ``done`` once the last chunk and the trailers are read."""
+
+    __slots__ = ("_buf", "_state", "_remaining")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._state = _SIZE
+        self._remaining = 0
+
+    @property
+    def done(self) -> bool:
+        return self._state == _DONE
+
+    @staticmethod
+    def _whole_chunks(buf: bytes, out: list[bytes]) -> int:
+        """The common case in one C-level split: ``size CRLF data CRLF`` pairs whose data holds no CRLF.
+
+        Returns how far it got; the careful state machine takes over from there.
+        """
+        pieces = buf.split(b"\r\n")
+        pos = 0
+        count = len(pieces) - 2  # the last piece may be incomplete
+        i = 0
+        append = out.append
+        while i < count:
+            head = pieces[i]
+            data = pieces[i + 1]
+            try:
+                length = int(head, 16)
+            except ValueError:
+                break
+            if length == 0 or length != len(data) or not head.isalnum():
+                break
+            append(data)
+            pos += len(head) + length + 4
+            i += 2
+        return pos
+
+    def feed(self, data: bytes) -> bytes:
+        buf = self._buf + data if self._buf else data
+        pos = 0
+        size = len(buf)
+        out: list[bytes] = []
+        state = self._state
+        remaining = self._remaining
+        find = buf.find
+        split_done = False
+        while True:
+            if state == _SIZE and not split_done:
+                split_done = True  # once a feed: where it stops, the careful path is needed
+                pos += self._whole_chunks(buf[pos:] if pos else buf, out)
+            if state == _SIZE:
+                # Fast path: a whole chunk (size line, data, CRLF) already in the buffer.
+                end = find(b"\r\n", pos)
+                if end > pos:
+                    try:
+                        length = int(buf[pos:end], 16)
+                    except ValueError:
+                        length = 0  # extensions or junk: the careful path below decides
+                    start = end + 2
+                    stop = start + length
+                    if length > 0 and stop + 2 <= size and buf[stop : stop + 2] == b"\r\n" and buf[pos:end].isalnum():
+                        out.append(buf[start:stop])
+                        pos = stop + 2
+                        continue
+            if state == _DATA:
+                take = size - pos if size - pos < remaining else remaining
+                if take:
+                    out.append(buf[pos : pos + take])
+                    pos += take
+                    remaining -= take
+                if remaining:
+                    break
+                state = _DATA_END
+            if state == _DATA_END:
+                if size - pos < 2:
+                    break
+                if buf[pos : pos + 2] != b"\r\n":
+                    raise ProtocolError("malformed chunked body: no CRLF after a chunk")
+                pos += 2
+                state = _SIZE
+            if state == _SIZE:
+                end = buf.find(b"\r\n", pos)
+                if end < 0:
+                    if size - pos > MAX_LINE:
+                        raise ProtocolError("malformed chunked body: chunk size line too long")
+                    break
+                line = buf[pos:end].split(b";", 1)[0].strip()
+                pos = end + 2
+                try:
+                    remaining = int(line, 16)
+                except ValueError:
+                    raise ProtocolError(f"malformed chunked body: bad chunk size {line[:20]!r}") from None
+                if remaining < 0 or not line.isalnum():
+                    raise ProtocolError(f"malformed chunked body: bad chunk size {line[:20]!r}")
+                state = _DATA if remaining else _TRAILER
+                continue
+            if state == _TRAILER:
+                end = buf.find(b"\r\n", pos)
+                if end < 0:
+                    if size - pos > MAX_LINE:
+                        raise ProtocolError("malformed chunked body: trailer line too long")
+                    break
+                line = buf[pos:end]
+                pos = end + 2
+                if not line:
+                    state = _DONE
+                continue
+            break  # _DONE: anything after the body is not ours
+        self._state = state
+        self._remaining = remaining
+        self._buf = buf[pos:] if state != _DONE else b""
+        return b"".join(out) if len(out) != 1 else out[0]

@@ -1,0 +1,93 @@
+"""A raw loopback HTTP server that sends exactly the bytes it is given.
+
+No framework in the way: tests replay real servers' byte streams through it, with any framing and
+any packet split, and benchmarks use it because it is never the bottleneck.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def frame(body: bytes, framing: str, pieces: int = 1) -> bytes:
+    if framing == "chunked":
+        step = max(1, len(body) // max(1, pieces))
+        chunks = [body[i : i + step] for i in range(0, len(body), step)]
+        return b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    return body
+
+
+@contextmanager
+def raw_server(
+    body: bytes,
+    *,
+    framing: str = "chunked",
+    content_type: str = "text/event-stream",
+    status: str = "200 OK",
+    pieces: int = 1,
+    pause: float = 0.0,
+    extra_headers: str = "",
+    truncate: int | None = None,
+    path: str = "/v1/chat/completions",
+) -> Iterator[str]:
+    """Serve ``body`` to every request; ``framing``: chunked, length, or close (close-delimited).
+
+    Yields the URL. ``pieces`` splits the framed bytes into that many writes, ``pause`` seconds apart.
+    """
+    head = f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n{extra_headers}"
+    if framing == "chunked":
+        head += "transfer-encoding: chunked\r\n"
+    elif framing == "length":
+        head += f"content-length: {len(body)}\r\n"
+    head += "connection: close\r\n\r\n"
+    payload = frame(body, framing, pieces)
+    if truncate is not None:
+        payload = payload[:truncate]  # the connection closes mid-body
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    stop = threading.Event()
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = conn.recv(65536)
+                if not more:
+                    return
+                data += more
+            try:
+                conn.sendall(head.encode())
+                if pause:
+                    step = max(1, len(payload) // max(1, pieces))
+                    for i in range(0, len(payload), step):
+                        conn.sendall(payload[i : i + step])
+                        time.sleep(pause)
+                else:
+                    conn.sendall(payload)
+                conn.shutdown(socket.SHUT_WR)
+                conn.settimeout(2)
+                while conn.recv(65536):
+                    pass
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
+    finally:
+        stop.set()
+        sock.close()

@@ -1,0 +1,115 @@
+"""Real servers' byte streams, replayed byte for byte over loopback through the real executable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from streamchat.server.raw import raw_server
+
+DATA = Path(__file__).resolve().parent / "data"
+
+OPENAI = (
+    b'data: {"id":"chatcmpl-A","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}\n\n'
+    b'data: {"id":"chatcmpl-A","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n'
+    b'data: {"id":"chatcmpl-A","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":" world"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n'
+    b'data: {"id":"chatcmpl-A","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}\n\n'
+    b'data: {"id":"chatcmpl-A","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length", "close"])
+@pytest.mark.parametrize("pieces", [1, 7, 400])
+def test_openai_stream_any_framing_any_pieces(framing, pieces):
+    with raw_server(OPENAI, framing=framing, pieces=pieces, pause=0.001 if pieces > 1 else 0) as url:
+        r = run_cli("chat", "--url", url, "-o", "ndjson", "Hi")
+    assert r.code == 0, r.stderr
+    assert r.lines() == [
+        {"type": "content", "text": "Hello"},
+        {"type": "content", "text": " world"},
+        {"type": "usage", "input_tokens": 9, "output_tokens": 2, "total_tokens": 11, "reasoning_tokens": 0, "cached_tokens": 0},
+        {"type": "done", "finish_reason": "stop"},
+    ]
+
+
+def test_crlf_stream_with_bom_and_comments():
+    body = b"\xef\xbb\xbf: ping\r\n\r\n" + OPENAI.replace(b"\n", b"\r\n")
+    with raw_server(body, pieces=50, pause=0.001) as url:
+        r = run_cli("chat", "--url", url, "-o", "json", "Hi")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.out)["content"] == "Hello world"
+
+
+def test_clean_close_after_finish_reason_without_done_succeeds():
+    body = OPENAI.replace(b"data: [DONE]\n\n", b"")
+    with raw_server(body) as url:
+        r = run_cli("chat", "--url", url, "-o", "ndjson", "Hi")
+    assert r.code == 0, r.stderr
+    assert r.lines()[-1] == {"type": "done", "finish_reason": "stop"}
+
+
+def test_clean_close_before_finish_is_truncation_7():
+    body = OPENAI.split(
+        b'data: {"id":"chatcmpl-A","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},'
+    )[0]
+    with raw_server(body) as url:
+        r = run_cli("chat", "--url", url, "Hi")
+    assert r.code == 7 and r.out == "Hello world\n"
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_body_cut_short_is_connection_lost_3(framing):
+    offset = len(b"%x\r\n" % len(OPENAI)) if framing == "chunked" else 0
+    cut = offset + OPENAI.index(b'"delta":{},')  # inside the finish chunk: both words arrived
+    with raw_server(OPENAI, framing=framing, truncate=cut) as url:
+        r = run_cli("chat", "--url", url, "Hi")
+    assert r.code == 3, r.stderr
+    assert r.out == "Hello world\n" and "connection lost mid-reply" in r.stderr
+
+
+def test_unterminated_last_event_is_discarded():
+    body = OPENAI.replace(b"data: [DONE]\n\n", b"data: [DONE]")
+    with raw_server(body) as url:
+        r = run_cli("chat", "--url", url, "-o", "ndjson", "Hi")
+    # [DONE] never dispatched; the clean close after a finish reason still completes
+    assert r.code == 0 and r.lines()[-1]["type"] == "done"
+
+
+def test_anthropic_capture_end_to_end():
+    body = (DATA / "60_anthropic_messages_sse.txt").read_bytes()
+    with raw_server(body, pieces=30) as url:
+        r = run_cli("chat", "--url", url, "--dialect", "anthropic", "-o", "json", "Hi")
+    assert r.code == 0, r.stderr
+    obj = json.loads(r.out)
+    assert obj["content"] == "Hello from the stub backend." and obj["finish_reason"] == "end_turn"
+    assert obj["usage"] == {"input_tokens": 7, "output_tokens": 6, "total_tokens": 13}
+
+
+def test_http_error_body_message_is_shown():
+    body = b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}}'
+    with raw_server(body, framing="length", content_type="application/json", status="401 Unauthorized") as url:
+        r = run_cli("chat", "--url", url, "Hi")
+    assert r.code == 5 and "Incorrect API key provided" in r.stderr
+
+
+def test_error_status_html_body():
+    with raw_server(
+        b"<html><body><h1>502 Bad Gateway</h1></body></html>", framing="length", content_type="text/html", status="502 Bad Gateway"
+    ) as url:
+        r = run_cli("chat", "--url", url, "--retries", "0", "Hi")
+    assert r.code == 6 and "HTTP 502" in r.stderr
+
+
+def test_vllm_midstream_error_exits_1():
+    body = (
+        b'data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"Par"},"finish_reason":null}]}\n\n'
+        b'data: {"error": {"object": "error", "message": "The engine crashed", "type": "InternalServerError", "param": null, "code": 500}}\n\n'
+    )
+    with raw_server(body) as url:
+        r = run_cli("chat", "--url", url, "-o", "ndjson", "Hi")
+    assert r.code == 1
+    assert r.lines() == [{"type": "content", "text": "Par"}, {"type": "error", "message": "The engine crashed", "code": 500}]
