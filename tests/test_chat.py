@@ -271,7 +271,7 @@ def test_503_retried_until_success_without_duplicates(server):
         "-o",
         "ndjson",
         "-H",
-        "X-Streamchat-Fault: status=503;retry-after=0;count=2",
+        "X-Streamchat-Fault: status=503;retry-after=0;count=2;id=sse-503",
         "-H",
         "X-Test-Id: r503",
         "Hi",

@@ -44,7 +44,11 @@ def test_message_rule():
 
 
 def test_history_json_and_ndjson_round_trip(tmp_path):
-    turns = [{"role": "system", "content": "s"}, {"role": "user", "content": "u", "images": ["data:image/png;base64,AA=="]}, {"role": "assistant", "content": "a"}]
+    turns = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "u", "images": ["data:image/png;base64,AA=="]},
+        {"role": "assistant", "content": "a"},
+    ]
     as_array = parse_history(json.dumps(turns), "h.json")
     as_lines = parse_history("\n".join(json.dumps(t) for t in turns) + "\n", "h.ndjson")
     assert [m.wire() for m in as_array] == [m.wire() for m in as_lines] == turns

@@ -14,7 +14,10 @@ from conftest import clean_env, run_cli
 def test_serve_announces_and_answers_every_sse_endpoint():
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamchat", "serve", "--port", "0", "--ttft-ms", "0", "--itl-ms", "0", "--token", "tok-123"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+        text=True,
     )
     try:
         line = proc.stdout.readline()
@@ -23,7 +26,13 @@ def test_serve_announces_and_answers_every_sse_endpoint():
         with urllib.request.urlopen(base + "/healthz", timeout=5) as resp:
             assert json.load(resp) == {"status": "ok"}
         env = clean_env(STREAMCHAT_TOKEN="tok-123")
-        for path, extra in [("/api/chat/stream", []), ("/v1/chat/completions", []), ("/api/v1/actions/chats/1/messages", []), ("/api/v1/chat/stream", ["--get"]), ("/v1/messages", [])]:
+        for path, extra in [
+            ("/api/chat/stream", []),
+            ("/v1/chat/completions", []),
+            ("/api/v1/actions/chats/1/messages", []),
+            ("/api/v1/chat/stream", ["--get"]),
+            ("/v1/messages", []),
+        ]:
             r = run_cli("chat", "--url", base + path, *extra, "-o", "json", "Hi", env=env)
             assert r.code == 0, (path, r.stderr)
             assert json.loads(r.out)["done"] is True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import typer
@@ -11,7 +9,17 @@ import typer
 from ..env import Environment
 from . import app
 from . import options as o
-from .resolve import DEMO_NOTICE, ChatArgs, check_url, output_options, parse_headers, resolve_dialect, resolve_http, resolve_request
+from .resolve import (
+    DIALECT_PATHS,
+    ChatArgs,
+    check_url,
+    endpoint,
+    output_options,
+    parse_headers,
+    resolve_dialect,
+    resolve_http,
+    resolve_request,
+)
 
 EXAMPLES = """
 Examples:
@@ -22,19 +30,6 @@ Examples:
   streamchat chat -o ndjson "Hi" | jq -r 'select(.type=="content").text'
   streamchat chat -C talk.ndjson "and then?"               # a conversation kept in a file
 """
-
-
-@contextmanager
-def endpoint(url: str | None, dialect: str, notice: Callable[[str], None]) -> Iterator[str]:
-    """The URL to talk to: the user's, or the built-in demo server started in-process (SPEC §1)."""
-    if url is not None:
-        yield check_url(url)
-        return
-    from ..server.embedded import DIALECT_PATHS, start_in_thread
-
-    with start_in_thread() as server:
-        notice(DEMO_NOTICE.format(url=server.url))
-        yield server.url + DIALECT_PATHS[dialect]
 
 
 def execute(args: ChatArgs, env: Environment) -> int:
@@ -51,7 +46,7 @@ def execute(args: ChatArgs, env: Environment) -> int:
     request, message = resolve_request(args, env)
     headers = parse_headers(args.header)
     scheme = args.auth_scheme or ("x-api-key" if dialect == "anthropic" else "bearer")
-    with endpoint(args.url, dialect, renderer.note) as url:
+    with endpoint(args.url, DIALECT_PATHS[dialect], renderer.note) as url:
         target = ChatTarget(url, dialect, token, scheme, headers)
         reply = run_http_chat(target, request, http, renderer)
     if args.conversation:

@@ -61,6 +61,15 @@ PresencePenalty = Annotated[Optional[float], typer.Option("--presence-penalty", 
 MaxResponseSize = Annotated[
     str, typer.Option("--max-response-size", help="Cap on the response body (bytes, KB, MB, GB).", rich_help_panel=CONN)
 ]
+MaxMessageSize = Annotated[
+    str, typer.Option("--max-message-size", help="Cap on one WebSocket message (bytes, KB, MB, GB).", rich_help_panel=CONN)
+]
+PingInterval = Annotated[
+    float,
+    typer.Option(
+        "--ping-interval", min=0, help="Seconds between keepalive pings; a missed pong ends with status 4; 0 = off.", rich_help_panel=CONN
+    ),
+]
 ConnectTimeout = Annotated[
     float, typer.Option("--connect-timeout", min=0.001, help="Seconds to establish the connection.", rich_help_panel=CONN)
 ]

@@ -6,6 +6,8 @@ Shared by every command that sends chat requests; all user-input checks live her
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -31,6 +33,28 @@ if TYPE_CHECKING:
     from ..protocol.requests import ChatRequest
 
 DEMO_NOTICE = "streamchat: no --url given; using the built-in demo server at {url}"
+# Where each protocol lives on the built-in server (SPEC §10).
+DIALECT_PATHS = {
+    "streamchat": "/api/chat/stream",
+    "openai": "/v1/chat/completions",
+    "prompt": "/api/v1/actions/chats/demo/messages",
+    "query": "/api/v1/chat/stream",
+    "anthropic": "/v1/messages",
+}
+WS_CHAT_PATH = "/api/chat/ws"
+
+
+@contextmanager
+def endpoint(url: str | None, demo_path: str, notice: Callable[[str], None], schemes: tuple[str, ...] = ("http", "https")) -> Iterator[str]:
+    """The URL to talk to: the user's, or the built-in demo server started in-process (SPEC §1)."""
+    if url is not None:
+        yield check_url(url, schemes)
+        return
+    from ..server.embedded import start_in_thread
+
+    with start_in_thread() as server:
+        notice(DEMO_NOTICE.format(url=server.url))
+        yield server.url + demo_path
 
 
 @dataclass
@@ -58,6 +82,8 @@ class ChatArgs:
     frequency_penalty: Optional[float] = None
     presence_penalty: Optional[float] = None
     max_response_size: str = "10MB"
+    max_message_size: str = "50MB"
+    ping_interval: float = 30.0
     connect_timeout: float = 30.0
     read_timeout: float = 60.0
     retries: int = 3
@@ -144,7 +170,7 @@ def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
         raise UsageError("--url is empty", hint="leave --url out to use the built-in demo server")
     parts = urlsplit(url)
     if parts.scheme.lower() not in schemes or not parts.netloc:
-        raise UsageError(f"bad URL {url!r}: expected {' or '.join(s + '://HOST[:PORT]/PATH' for s in schemes[:1])}")
+        raise UsageError(f"bad URL {url!r}: expected {' or '.join(s + '://' for s in schemes)}HOST[:PORT]/PATH")
     return url
 
 
@@ -157,8 +183,13 @@ class ResolvedChat:
     conversation: str | None
 
 
-def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool = True) -> tuple[ChatRequest, str | None]:
-    """The request (message, history, images, sampling) and the raw message, from options and stdin."""
+def resolve_request(
+    args: ChatArgs, env: Environment, *, message_required: bool = True, read_stdin: bool = True
+) -> tuple[ChatRequest, str | None]:
+    """The request (message, history, images, sampling) and the raw message, from options and stdin.
+
+    ``read_stdin=False`` leaves stdin alone (``ws-chat`` reads it as one turn a line).
+    """
     from pydantic import ValidationError
 
     from ..protocol.requests import ChatRequest
@@ -167,7 +198,7 @@ def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool 
     if len(users) > 1:
         raise UsageError(f"only one input may read standard input, got {', '.join(users)}")
     stdin_text = None
-    if args.message == "-" or (not users and stdin_has_data(env.stdin)):
+    if args.message == "-" or (read_stdin and not users and stdin_has_data(env.stdin)):
         data = env.stdin.read() if env.stdin is not None else b""
         stdin_text = decode_text(data, "standard input")
     message = build_message(args.message, stdin_text)
@@ -204,6 +235,31 @@ def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool 
         first = exc.errors()[0]
         raise UsageError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     return request, message
+
+
+def resolve_ws(args: ChatArgs, env: Environment, notice: Any) -> tuple[Any, str | None]:
+    """WebSocket settings and the token; the token goes in the handshake's Authorization header."""
+    from ..client.ws import WSOptions
+
+    token = resolve_token(args, env, notice)
+    if args.cacert is not None and not os.path.isfile(args.cacert):
+        raise UsageError(f"--cacert {args.cacert!r} is not a file")
+    headers = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    headers.update(dict(parse_headers(args.header)))
+    opts = WSOptions(
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        ping_interval=args.ping_interval,
+        max_message_size=parse_size(args.max_message_size, "--max-message-size"),
+        retries=args.retries,
+        insecure=args.insecure,
+        cacert=args.cacert,
+        headers=headers,
+        notice=notice,
+    )
+    return opts, token
 
 
 def resolve_http(args: ChatArgs, env: Environment, notice: Any) -> tuple[Any, str]:

@@ -19,17 +19,15 @@ import httpcore
 import httpx
 
 from ..errors import (
-    AuthError,
     ConnectionLostError,
-    HTTPStatusError,
     ProtocolError,
     StreamchatError,
     StreamTimeoutError,
     UsageError,
 )
 from ..protocol.chunked import ChunkedDecoder
-from ..protocol.normalize import error_from
 from .retry import RETRY_STATUSES, backoff_delay, parse_retry_after
+from .status import http_status_error
 
 ERROR_BODY_LIMIT = 64 * 1024
 BODY_READ = 256 * 1024  # one socket read: large, so a burst of tokens is decoded in one pass
@@ -150,18 +148,6 @@ def map_transport_error(exc: httpx.TransportError, url: str, *, started: bool) -
     return ConnectionLostError(f"connection to {where} failed: {reason}")
 
 
-def _error_message(response: httpx.Response, body: bytes) -> str:
-    status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-    text = body.decode("utf-8", "replace").strip()
-    if not text:
-        return status
-    try:
-        detail = error_from(json.loads(text)).message
-    except ValueError:
-        detail = text.splitlines()[0][:200]
-    return f"{status}: {detail}"
-
-
 def _read_bounded(response: httpx.Response, limit: int) -> bytes:
     parts: list[bytes] = []
     size = 0
@@ -177,10 +163,7 @@ def _read_bounded(response: httpx.Response, limit: int) -> bytes:
 
 
 def status_error(response: httpx.Response, body: bytes) -> StreamchatError:
-    message = _error_message(response, body)
-    if response.status_code in (401, 403):
-        return AuthError(message, hint="check the token (--token-file, STREAMCHAT_TOKEN)")
-    return HTTPStatusError(message, status=response.status_code)
+    return http_status_error(response.status_code, response.reason_phrase, body)
 
 
 class HTTPStream:

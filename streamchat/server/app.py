@@ -12,13 +12,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from ..errors import UsageError
 from .config import ServerConfig
 from .faults import DropConnection, Fault, FaultCounter, parse_fault
 from .formats import AnthropicFormat, OpenAIFormat, PromptFormat, QueryFormat, StreamchatFormat
 from .replies import ReplyPlan, count_tokens, plan_reply
+from .ws import WebSocketEndpoints
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 GARBAGE = b"data: \x00\xff\xfe not json {{{\n\n"
@@ -73,7 +74,9 @@ class ReferenceServer:
             )
             if given != token:
                 return fault, _error(401, "invalid or missing token", "unauthorized")
-        if self.faults.take(fault):
+        if fault.count is not None and not self.faults.take(fault):
+            return Fault(), None  # the first `count` requests had this fault
+        if fault.status is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
             return fault, _error(fault.status or 500, f"injected status {fault.status}", fault.status, headers)
         return fault, None
@@ -263,7 +266,11 @@ class ReferenceServer:
 
 def create_app(config: ServerConfig | None = None) -> Starlette:
     server = ReferenceServer(config or ServerConfig())
+    ws = WebSocketEndpoints(server)
     routes = [
+        WebSocketRoute("/api/chat/ws", ws.chat),
+        WebSocketRoute("/ws/chat", ws.chat),
+        WebSocketRoute("/api/v1/ws/chat/{user_id}", ws.control),
         Route("/api/chat/stream", server.streamchat, methods=["POST"]),
         Route("/v1/chat/completions", server.openai, methods=["POST"]),
         Route("/api/chat/completions", server.openai, methods=["POST"]),
@@ -276,4 +283,5 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.reference = server
+    app.state.ws = ws
     return app

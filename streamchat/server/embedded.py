@@ -14,14 +14,6 @@ from .app import create_app
 from .config import ServerConfig
 from .faults import DropConnection
 
-DIALECT_PATHS = {
-    "streamchat": "/api/chat/stream",
-    "openai": "/v1/chat/completions",
-    "prompt": "/api/v1/actions/chats/demo/messages",
-    "query": "/api/v1/chat/stream",
-    "anthropic": "/v1/messages",
-}
-
 
 class _HideInjectedDrops(logging.Filter):
     """An injected drop is the server doing its job, not an error worth a traceback."""
@@ -65,6 +57,7 @@ def uvicorn_config(app: object, *, silent: bool, access_log: bool = False) -> uv
         lifespan="off",
         timeout_graceful_shutdown=1,
         ws="websockets-sansio" if _has_sansio() else "auto",
+        ws_max_size=64 * 1024 * 1024,  # requests carry images inline (the seed allows 50 MB)
     )
 
 

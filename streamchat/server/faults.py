@@ -3,12 +3,16 @@
 ``drop-after=N``     abort the connection after N content tokens (no clean end)
 ``stall-after=N``    stop sending after N tokens and hold the connection open
 ``error-after=N``    send the dialect's error event after N tokens, then end
-``status=C``         answer HTTP C (with ``retry-after=S``; ``count=K``: only the first K requests)
+``status=C``         answer HTTP C (with ``retry-after=S``)
+``count=K``          the faults apply to the first K requests (connections) carrying them only
+``id=NAME``          no effect but to give a ``count`` its own tally
 ``garbage``          send bytes that are not a valid event before the reply
 ``oversize[=BYTES]`` stream more content than the client's cap (default 11 MiB)
 ``content-type=T``   answer 200 with another content type
 ``empty``            answer 200 text/event-stream with an empty body
 ``json``             answer a streaming request with one complete JSON body (OpenAI endpoint)
+``close-after=N``    (WebSocket) close after N tokens with ``code=C`` (default 1000)
+``on-turn=K``        (WebSocket) apply the faults to turn K of the connection only
 ``escape``           put terminal escape sequences in the content (what a hostile server does)
 Several knobs are joined with ``;`` or ``,``.
 """
@@ -36,6 +40,9 @@ class Fault:
     empty: bool = False
     escape: bool = False
     json: bool = False
+    close_after: int | None = None
+    close_code: int | None = None
+    on_turn: int | None = None
 
     @property
     def active(self) -> bool:
@@ -76,6 +83,14 @@ def parse_fault(spec: str | None) -> Fault:
                 fault.escape = True
             elif key == "json":
                 fault.json = True
+            elif key == "close-after":
+                fault.close_after = int(value)
+            elif key == "code":
+                fault.close_code = int(value)
+            elif key == "on-turn":
+                fault.on_turn = int(value)
+            elif key == "id":
+                pass  # part of `spec`, which keys the count
             else:
                 raise UsageError(f"unknown fault {key!r}")
         except ValueError as exc:
@@ -91,9 +106,7 @@ class FaultCounter:
         self._lock = threading.Lock()
 
     def take(self, fault: Fault) -> bool:
-        """True when this request gets the injected status."""
-        if fault.status is None:
-            return False
+        """True while this fault still applies: always, or for the first ``count`` requests carrying it."""
         if fault.count is None:
             return True
         with self._lock:

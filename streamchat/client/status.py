@@ -1,0 +1,34 @@
+"""An HTTP error status (from a request or a WebSocket handshake) as a StreamchatError (SPEC §5)."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from ..errors import AuthError, HTTPStatusError, StreamchatError
+from ..protocol.normalize import error_from
+
+
+def describe_status(status: int, reason: str, body: bytes) -> str:
+    """``HTTP 429 Too Many Requests: Rate limit exceeded`` — the server's own message when it sent one."""
+    if not reason:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+    head = f"HTTP {status} {reason}".rstrip()
+    text = body.decode("utf-8", "replace").strip()
+    if not text:
+        return head
+    try:
+        detail = error_from(json.loads(text)).message
+    except ValueError:
+        detail = text.splitlines()[0][:200]
+    return f"{head}: {detail}"
+
+
+def http_status_error(status: int, reason: str, body: bytes) -> StreamchatError:
+    message = describe_status(status, reason, body)
+    if status in (401, 403):
+        return AuthError(message, hint="check the token (--token-file, STREAMCHAT_TOKEN)")
+    return HTTPStatusError(message, status=status)

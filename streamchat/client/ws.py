@@ -1,0 +1,299 @@
+"""One WebSocket connection: a plain socket driven through websockets' sans-I/O ``ClientProtocol``.
+
+No background thread: the caller's loop reads the socket, so everything decoded from one read is
+handled (and flushed) together, pings are sent when a read would wait too long, and a missed pong
+or a silent server is noticed on the same clock. Failures become StreamchatErrors here (SPEC §5).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidStatus, InvalidURI, PayloadTooBig
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from .. import __version__
+from ..errors import (
+    AuthError,
+    ConnectionLostError,
+    HTTPStatusError,
+    ProtocolError,
+    ServerReportedError,
+    StreamchatError,
+    StreamTimeoutError,
+    UsageError,
+)
+from .retry import parse_retry_after
+from .status import http_status_error
+
+READ_SIZE = 256 * 1024
+
+
+@dataclass
+class WSOptions:
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    ping_interval: float = 30.0
+    max_message_size: int = 50 * 1024 * 1024
+    retries: int = 3
+    insecure: bool = False
+    cacert: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    notice: Callable[[str], None] = lambda line: None
+    sleep: Callable[[float], None] = time.sleep
+
+
+def to_ws_url(url: str) -> str:
+    """``http→ws``, ``https→wss`` (seed websocket-streaming); ws and wss as given."""
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
+    if scheme is None or not parts.netloc:
+        raise UsageError(f"bad URL {url!r}: expected ws://, wss://, http:// or https://HOST[:PORT]/PATH")
+    return urlunsplit(parts._replace(scheme=scheme))
+
+
+def closed_error(protocol: ClientProtocol) -> StreamchatError:
+    """The error for a connection that closed before the reply was done (SPEC §5, issue #3)."""
+    if isinstance(protocol.parser_exc, PayloadTooBig):
+        limit = protocol.max_message_size
+        return ProtocolError(f"a message exceeded --max-message-size ({limit} bytes)")
+    received = protocol.close_rcvd
+    code = received.code if received is not None else 1006
+    reason = f": {received.reason}" if received is not None and received.reason else ""
+    if code in (1000, 1001):
+        return ProtocolError(f"connection closed ({code}{reason}) before the reply was done")
+    if code == 1006:
+        return ConnectionLostError("connection lost (1006: closed without a close frame)")
+    if code == 1008:
+        return AuthError(f"server closed the connection: policy violation (1008){reason}")
+    if code == 1009:
+        return ProtocolError(f"server closed the connection: message too big (1009){reason}")
+    if code == 1011:
+        return ServerReportedError(f"server error (1011){reason}")
+    if code in (1002, 1003, 1007):
+        return ProtocolError(f"server closed the connection: protocol error ({code}){reason}")
+    return ConnectionLostError(f"connection closed with code {code}{reason}")
+
+
+class WSConnection:
+    """Open with ``open()``; ``send_text``; ``receive()`` returns the text messages of one read."""
+
+    def __init__(self, url: str, opts: WSOptions) -> None:
+        self.url = to_ws_url(url)
+        self.opts = opts
+        try:
+            self.uri = parse_uri(self.url)
+        except InvalidURI as exc:
+            raise UsageError(f"bad URL {url!r}: {exc}") from exc
+        self.protocol = ClientProtocol(self.uri, max_size=opts.max_message_size)
+        self.sock: socket.socket | None = None
+        self.before_read: Callable[[], None] = lambda: None
+        self.leftover: list[str] = []  # messages read past the end of a turn
+        self._fragments: list[bytes] = []
+        self._last_data = 0.0
+        self._ping_sent: float | None = None
+        self._last_ping = 0.0
+        self.opened = False
+        self._closed = False
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{self.uri.host}:{self.uri.port}"
+
+    def open(self) -> None:
+        opts = self.opts
+        deadline = time.monotonic() + opts.connect_timeout
+        try:
+            sock = socket.create_connection((self.uri.host, self.uri.port), timeout=opts.connect_timeout)
+        except TimeoutError as exc:
+            raise StreamTimeoutError(f"timed out connecting to {self._where()} (--connect-timeout)") from exc
+        except OSError as exc:
+            raise ConnectionLostError(f"could not connect to {self._where()}: {exc.strerror or exc}") from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.uri.secure:
+            sock = self._tls(sock)
+        self.sock = sock
+        request = self.protocol.connect()
+        request.headers["User-Agent"] = f"streamchat/{__version__}"
+        for name, value in opts.headers.items():
+            request.headers[name] = value
+        self.protocol.send_request(request)
+        self._send_pending()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StreamTimeoutError(f"timed out waiting for the WebSocket handshake from {self._where()}")
+            data = self._recv(remaining, during="the handshake")
+            if data:
+                self.protocol.receive_data(data)
+            else:
+                self.protocol.receive_eof()
+            for event in self.protocol.events_received():
+                if isinstance(event, Response):
+                    self._check_handshake(event)
+                    self.opened = True
+                    self._last_data = self._last_ping = time.monotonic()
+                    self._frames_to_messages(self.protocol.events_received())
+                    return
+            if not data:
+                raise ConnectionLostError(f"{self._where()} closed the connection during the WebSocket handshake")
+
+    def _tls(self, sock: socket.socket) -> socket.socket:
+        context = ssl.create_default_context(cafile=self.opts.cacert) if self.opts.cacert else ssl.create_default_context()
+        if self.opts.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        try:
+            return context.wrap_socket(sock, server_hostname=self.uri.host)
+        except (ssl.SSLError, OSError) as exc:
+            sock.close()
+            raise ConnectionLostError(
+                f"TLS error with {self._where()}: {exc}", hint="use --cacert PATH, or --insecure to skip verification"
+            ) from exc
+
+    def _check_handshake(self, response: Response) -> None:
+        exc = self.protocol.handshake_exc
+        if exc is None:
+            return
+        if isinstance(exc, InvalidStatus):
+            status = exc.response.status_code
+            error = http_status_error(status, exc.response.reason_phrase, exc.response.body or b"")
+            error.retryable = status in (429, 500, 502, 503, 504)  # type: ignore[attr-defined]
+            error.retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))  # type: ignore[attr-defined]
+            raise error
+        raise ProtocolError(f"WebSocket handshake with {self._where()} failed: {exc}")
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def _send_pending(self) -> None:
+        assert self.sock is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                try:
+                    self.sock.sendall(data)
+                except OSError as exc:
+                    raise ConnectionLostError(f"connection lost while sending: {exc.strerror or exc}") from exc
+
+    def send_text(self, text: str) -> None:
+        if self.protocol.state is not State.OPEN:
+            raise closed_error(self.protocol) if self.protocol.state is State.CLOSED else ConnectionLostError("the connection is closing")
+        self.protocol.send_text(text.encode("utf-8"))
+        self._send_pending()
+
+    def close(self, code: int = 1000) -> None:
+        """A clean close: send our close frame (once), wait briefly for the server's, then drop the socket."""
+        if self.sock is None:
+            return
+        try:
+            if self.protocol.state is State.OPEN:
+                self.protocol.send_close(code)
+                self._send_pending()
+                deadline = time.monotonic() + 1.0
+                while self.protocol.state is not State.CLOSED and time.monotonic() < deadline:
+                    data = self._recv(deadline - time.monotonic(), during="the close")
+                    if data:
+                        self.protocol.receive_data(data)
+                    else:
+                        self.protocol.receive_eof()
+                    self.protocol.events_received()
+                    self._send_pending()
+                    if not data:
+                        break
+        except (StreamchatError, TimeoutError):
+            pass  # the server did not answer our close in time: drop the socket anyway
+        finally:
+            try:
+                self.sock.close()
+            finally:
+                self.sock = None
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    def _recv(self, timeout: float, during: str) -> bytes:
+        assert self.sock is not None
+        self.sock.settimeout(max(timeout, 0.001))
+        try:
+            return self.sock.recv(READ_SIZE)
+        except TimeoutError:
+            raise
+        except ssl.SSLError as exc:
+            raise ConnectionLostError(f"TLS error during {during}: {exc}") from exc
+        except OSError as exc:
+            raise ConnectionLostError(f"connection lost during {during}: {exc.strerror or exc}") from exc
+
+    def receive(self) -> list[str]:
+        """The text messages completed by the next socket read (maybe none). Raises when closed."""
+        if self.leftover:
+            messages, self.leftover = self.leftover, []
+            return messages
+        if self._closed:
+            raise closed_error(self.protocol)
+        opts = self.opts
+        while True:
+            now = time.monotonic()
+            if now - self._last_data >= opts.read_timeout:
+                raise StreamTimeoutError(f"timed out: no data from {self._where()} within --read-timeout ({opts.read_timeout:g} s)")
+            wait = self._last_data + opts.read_timeout - now
+            if opts.ping_interval > 0:
+                if self._ping_sent is not None:
+                    pong_due = self._ping_sent + opts.ping_interval
+                    if now >= pong_due:
+                        raise StreamTimeoutError(f"no pong from {self._where()} within --ping-interval ({opts.ping_interval:g} s)")
+                    wait = min(wait, pong_due - now)
+                else:
+                    next_ping = self._last_ping + opts.ping_interval
+                    if now >= next_ping:
+                        self._ping_sent = self._last_ping = now
+                        self.protocol.send_ping(b"streamchat")
+                        self._send_pending()
+                        continue
+                    wait = min(wait, next_ping - now)
+            self.before_read()
+            try:
+                data = self._recv(wait, during="the reply")
+            except TimeoutError:
+                continue
+            break
+        self._last_data = time.monotonic()
+        if data:
+            self.protocol.receive_data(data)
+        else:
+            self.protocol.receive_eof()
+        messages = self._frames_to_messages(self.protocol.events_received())
+        self._send_pending()  # pongs and close replies
+        if self.protocol.state is State.CLOSED or self.protocol.close_rcvd is not None or not data:
+            self._closed = True  # what came with the close is handed over first; the next call raises
+            if not messages:
+                raise closed_error(self.protocol)
+        return messages
+
+    def _frames_to_messages(self, events: list[object]) -> list[str]:
+        messages: list[str] = []
+        for frame in events:
+            opcode = getattr(frame, "opcode", None)
+            if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+                if frame.fin:  # type: ignore[attr-defined]
+                    messages.append(bytes(frame.data).decode("utf-8", "replace"))  # type: ignore[attr-defined]
+                else:
+                    self._fragments = [bytes(frame.data)]  # type: ignore[attr-defined]
+            elif opcode is Opcode.CONT:
+                self._fragments.append(bytes(frame.data))  # type: ignore[attr-defined]
+                if frame.fin:  # type: ignore[attr-defined]
+                    messages.append(b"".join(self._fragments).decode("utf-8", "replace"))
+                    self._fragments = []
+            elif opcode is Opcode.PONG:
+                self._ping_sent = None
+        return messages
+
+
+__all__ = ["HTTPStatusError", "WSConnection", "WSOptions", "closed_error", "to_ws_url"]
