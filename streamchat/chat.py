@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import InterruptedError_, ProtocolError, ServerReportedError
+from .errors import InterruptedError_, ProtocolError, ServerReportedError, StreamchatError
 from .events import Event
 from .protocol.normalize import Normalizer, complete_answer
 from .protocol.sse import SSEDecoder
@@ -82,15 +82,19 @@ def consume_sse(chunks, normalizer: Normalizer, reply: Reply, renderer: Renderer
     return False
 
 
-def run_http_chat(target: ChatTarget, req: ChatRequest, opts: HTTPOptions, renderer: Renderer) -> Reply:
+def run_http_chat(
+    target: ChatTarget, req: ChatRequest, opts: HTTPOptions, renderer: Renderer, *, stream: bool = True, finalize: bool = True
+) -> Reply:
     """Stream one reply; returns it when complete, raises a StreamchatError otherwise.
 
     The renderer has been given everything received before any failure (partial output is kept).
+    ``stream=False`` asks for one JSON answer (the hybrid fallback). ``finalize=False`` leaves
+    ``renderer.end`` to the caller, who finds the reply on the exception (``exc.reply``) too.
     """
     from .client.http import open_stream
     from .protocol.requests import http_request
 
-    method, url, body = http_request(target.dialect, target.url, req)
+    method, url, body = http_request(target.dialect, target.url, req, stream=stream)
     opts.headers = {**target.request_headers(), **opts.headers}
     t0 = time.perf_counter()
     reply = Reply(t0)
@@ -118,13 +122,19 @@ def run_http_chat(target: ChatTarget, req: ChatRequest, opts: HTTPOptions, rende
             if done is None:
                 raise ProtocolError("stream truncated: the connection closed before done")
             _emit(reply, renderer, [done], time.perf_counter())
+        if reply.error is not None:
+            raise ServerReportedError(_describe(reply.error.message, reply.error.code), code=reply.error.code)
     except KeyboardInterrupt as exc:
-        raise InterruptedError_("interrupted") from exc
+        interrupted = InterruptedError_("interrupted")
+        interrupted.reply = reply  # type: ignore[attr-defined]
+        raise interrupted from exc
+    except StreamchatError as exc:
+        exc.reply = reply  # type: ignore[attr-defined]
+        raise
     finally:
         reply.t_end = time.perf_counter()
-        _finish(reply, renderer)
-    if reply.error is not None:
-        raise ServerReportedError(_describe(reply.error.message, reply.error.code), code=reply.error.code)
+        if finalize:
+            finish(reply, renderer)
     return reply
 
 
@@ -132,7 +142,7 @@ def _describe(message: str, code: object) -> str:
     return f"{message} ({code})" if code is not None and str(code) not in message else message
 
 
-def _finish(reply: Reply, renderer: Renderer) -> None:
+def finish(reply: Reply, renderer: Renderer) -> None:
     if not renderer.stdout_closed:
         renderer.end(reply)
 

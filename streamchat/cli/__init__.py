@@ -92,6 +92,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _die_of_sigpipe()
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line, not a traceback, unless asked for
+        if os.environ.get("STREAMCHAT_DEBUG"):
+            raise
+        print_error(f"internal error: {type(exc).__name__}: {exc}", "please report this; STREAMCHAT_DEBUG=1 shows the traceback")
+        return 1
     return result if isinstance(result, int) else 0
 
 

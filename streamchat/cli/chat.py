@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Optional
+from urllib.parse import urljoin
 
 import typer
 
@@ -19,6 +22,7 @@ from .resolve import (
     resolve_dialect,
     resolve_http,
     resolve_request,
+    resolve_ws,
 )
 
 EXAMPLES = """
@@ -29,12 +33,31 @@ Examples:
   streamchat chat --url http://127.0.0.1:8000/v1/chat/completions -m gpt-4o-mini "Hi"
   streamchat chat -o ndjson "Hi" | jq -r 'select(.type=="content").text'
   streamchat chat -C talk.ndjson "and then?"               # a conversation kept in a file
+  streamchat chat --get --url http://127.0.0.1:8000/api/v1/chat/stream \
+      --sync-ws /api/v1/ws/chat/42 --fallback-url http://127.0.0.1:8000/v1/chat/completions "Hi"
 """
 
 
-def execute(args: ChatArgs, env: Environment) -> int:
+@contextmanager
+def sync_channel(sync_ws: str | None, chat_url: str, token: str | None, args: ChatArgs, env: Environment, renderer: Any) -> Iterator[Any]:
+    """The hybrid control socket when ``--sync-ws`` is given (a path alone joins the chat URL's host)."""
+    if sync_ws is None:
+        yield None
+        return
+    from ..hybrid import SyncChannel
+
+    if sync_ws.startswith("/"):
+        sync_ws = urljoin(chat_url, sync_ws)
+    opts, _ = resolve_ws(args, env, renderer.note)
+    opts.headers.pop("Authorization", None)  # this channel takes the token in its query (seed)
+    with SyncChannel(sync_ws, token, opts) as channel:
+        yield channel
+
+
+def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallback_url: str | None = None) -> int:
     """Everything ``chat`` does, callable without Typer."""
-    from ..chat import ChatTarget, run_http_chat
+    from ..chat import ChatTarget
+    from ..hybrid import chat_with_sync
     from ..inputs import append_conversation
     from ..output import make_renderer
 
@@ -46,9 +69,13 @@ def execute(args: ChatArgs, env: Environment) -> int:
     request, message = resolve_request(args, env)
     headers = parse_headers(args.header)
     scheme = args.auth_scheme or ("x-api-key" if dialect == "anthropic" else "bearer")
-    with endpoint(args.url, DIALECT_PATHS[dialect], renderer.note) as url:
+    fallback = check_url(fallback_url) if fallback_url is not None else None
+    with (
+        endpoint(args.url, DIALECT_PATHS[dialect], renderer.note) as url,
+        sync_channel(sync_ws, url, token, args, env, renderer) as channel,
+    ):
         target = ChatTarget(url, dialect, token, scheme, headers)
-        reply = run_http_chat(target, request, http, renderer)
+        reply = chat_with_sync(target, request, http, renderer, channel, fallback)
     if args.conversation:
         user = {"role": "user", "content": request.message}
         if request.images:
@@ -90,6 +117,22 @@ def chat(
     no_reasoning: o.NoReasoning = False,
     timestamps: o.Timestamps = False,
     color: o.Color = "auto",
+    sync_ws: Annotated[
+        Optional[str],
+        typer.Option(
+            "--sync-ws",
+            help="Also sync over this control WebSocket (hybrid mode): typing, the user and assistant messages.",
+            rich_help_panel=o.CONN,
+        ),
+    ] = None,
+    fallback_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--fallback-url",
+            help="If streaming fails before any content, ask this OpenAI-compatible URL once, non-streaming.",
+            rich_help_panel=o.CONN,
+        ),
+    ] = None,
 ) -> int:
     """Stream one reply over HTTP Server-Sent Events."""
-    return execute(ChatArgs.from_locals(locals()), Environment())
+    return execute(ChatArgs.from_locals(locals()), Environment(), sync_ws, fallback_url)

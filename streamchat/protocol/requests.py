@@ -96,13 +96,10 @@ def openai_messages(req: ChatRequest) -> list[dict[str, Any]]:
     return messages
 
 
-def openai_body(req: ChatRequest) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": req.model_id,
-        "messages": openai_messages(req),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+def openai_body(req: ChatRequest, stream: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": req.model_id, "messages": openai_messages(req), "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
     body.update(req.sampling(*_SAMPLING))
     return body
 
@@ -153,12 +150,12 @@ def query_url(url: str, message: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def http_request(dialect: str, url: str, req: ChatRequest) -> tuple[str, str, dict[str, Any] | None]:
-    """(method, url, JSON body or None) for one streaming HTTP request in ``dialect``."""
+def http_request(dialect: str, url: str, req: ChatRequest, stream: bool = True) -> tuple[str, str, dict[str, Any] | None]:
+    """(method, url, JSON body or None) for one HTTP request in ``dialect`` (streaming unless told)."""
     if dialect == "query":
         return "GET", query_url(url, req.message), None
     if dialect == "openai":
-        return "POST", url, openai_body(req)
+        return "POST", url, openai_body(req, stream)
     if dialect == "prompt":
         return "POST", url, {"prompt": req.message}
     if dialect == "anthropic":
