@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from streamchat.server.raw import raw_server  # noqa: E402
+from streamchat.server.raw import raw_server, raw_ws_server  # noqa: E402
 
 REFERENCE_LOOP = r"""
 import json, sys, httpx
@@ -72,6 +72,13 @@ def timed(cmd: list[str], runs: int) -> float | None:
     return best
 
 
+def seed_ws_messages(events: int) -> list[bytes]:
+    """The same reply as WebSocket frames of the seed protocol."""
+    messages = [b'{"type":"content","text":%s}' % json.dumps(f" tok{i % 1000}").encode() for i in range(events)]
+    messages.append(b'{"type":"done","finish_reason":"stop"}')
+    return messages
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -80,11 +87,11 @@ def main() -> None:
 
     body = openai_events(args.events)
     # about one HTTP chunk per event, as uvicorn or vLLM send a token stream
-    with raw_server(body, framing="chunked", pieces=args.events + 2) as url:
-        run(args, url, len(body))
+    with raw_server(body, framing="chunked", pieces=args.events + 2) as url, raw_ws_server(seed_ws_messages(args.events)) as ws_url:
+        run(args, url, ws_url, len(body))
 
 
-def run(args: argparse.Namespace, url: str, size: int) -> None:
+def run(args: argparse.Namespace, url: str, ws_url: str, size: int) -> None:
     py = sys.executable
     streamchat = [py, "-m", "streamchat", "chat", "--url", url, "-q", "--max-response-size", "1GB"]
     clients = {
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace, url: str, size: int) -> None:
         "streamchat -o ndjson": streamchat + ["-o", "ndjson", "hi"],
         "streamchat -o text": streamchat + ["-o", "text", "hi"],
         "streamchat -o json": streamchat + ["-o", "json", "hi"],
+        "streamchat ws-chat -o ndjson": [py, "-m", "streamchat", "ws-chat", "--url", ws_url, "-q", "-o", "ndjson", "hi"],
     }
     if shutil.which("curl"):
         clients["curl -sN"] = ["curl", "-sN", "-X", "POST", "-d", "{}", url]
@@ -111,6 +119,9 @@ def run(args: argparse.Namespace, url: str, size: int) -> None:
             continue
         ratio = f"{elapsed / reference:5.2f}x the httpx-sse loop" if reference else ""
         print(f"{name:30s} {elapsed:7.2f} s  {args.events / elapsed / 1000:8.0f} k events/s  {ratio}")
+    chat, ws = times["streamchat -o ndjson"], times["streamchat ws-chat -o ndjson"]
+    if chat and ws:
+        print(f"ws-chat / chat (ndjson): {ws / chat:.2f}x")
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ class WSConnection:
         self.before_read: Callable[[], None] = lambda: None
         self.leftover: list[str] = []  # messages read past the end of a turn
         self._fragments: list[bytes] = []
+        self._partial = b""  # bytes of an incomplete frame
         self._last_data = 0.0
         self._ping_sent: float | None = None
         self._last_ping = 0.0
@@ -199,7 +200,9 @@ class WSConnection:
                 self.protocol.send_close(code)
                 self._send_pending()
                 deadline = time.monotonic() + 1.0
-                while self.protocol.state is not State.CLOSED and time.monotonic() < deadline:
+                # The closing handshake is done once the server's close frame is in; waiting for
+                # its TCP close as well would only cost time when a server forgets it.
+                while self.protocol.close_rcvd is None and self.protocol.state is not State.CLOSED and time.monotonic() < deadline:
                     data = self._recv(deadline - time.monotonic(), during="the close")
                     if data:
                         self.protocol.receive_data(data)
@@ -266,15 +269,67 @@ class WSConnection:
             break
         self._last_data = time.monotonic()
         if data:
-            self.protocol.receive_data(data)
+            messages = self._split_frames(data)
         else:
             self.protocol.receive_eof()
-        messages = self._frames_to_messages(self.protocol.events_received())
+            messages = self._frames_to_messages(self.protocol.events_received())
         self._send_pending()  # pongs and close replies
-        if self.protocol.state is State.CLOSED or self.protocol.close_rcvd is not None or not data:
+        if self.protocol.state is not State.OPEN or not data:
             self._closed = True  # what came with the close is handed over first; the next call raises
             if not messages:
                 raise closed_error(self.protocol)
+        return messages
+
+    def _split_frames(self, data: bytes) -> list[str]:
+        """Whole frames out of the bytes read: plain text frames decoded here, any other frame
+        (control, fragment, oversize, masked, bad UTF-8) handed whole to the protocol object.
+
+        The protocol thus only ever sees complete frames and keeps a consistent state, while the
+        common case skips its generator-based parser (the per-message hot path).
+        """
+        buf = self._partial + data if self._partial else data
+        size = len(buf)
+        pos = 0
+        messages: list[str] = []
+        limit = self.opts.max_message_size
+        protocol = self.protocol
+        while size - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            length = b1 & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            if b1 & 0x80:
+                head += 4  # a masked frame (a protocol error from a server): the protocol says so
+            end = pos + head + length
+            if b0 == 0x81 and not b1 & 0x80 and length <= limit:
+                if end > size:
+                    break
+                try:
+                    messages.append(buf[pos + head : end].decode("utf-8"))
+                    pos = end
+                    continue
+                except UnicodeDecodeError:
+                    pass
+            elif length > limit and end > size:
+                end = size  # let the protocol see the header and fail the connection with 1009
+            if end > size:
+                break
+            protocol.receive_data(buf[pos:end])
+            messages.extend(self._frames_to_messages(protocol.events_received()))
+            pos = end
+            if protocol.state is not State.OPEN:
+                break
+        self._partial = buf[pos:] if pos < size else b""
         return messages
 
     def _frames_to_messages(self, events: list[object]) -> list[str]:

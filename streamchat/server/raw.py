@@ -91,3 +91,75 @@ def raw_server(
     finally:
         stop.set()
         sock.close()
+
+
+def ws_frames(messages: list[bytes]) -> bytes:
+    """Server-to-client text frames (unmasked), pre-encoded, back to back."""
+    out = []
+    for payload in messages:
+        size = len(payload)
+        if size < 126:
+            head = bytes([0x81, size])
+        elif size < 65536:
+            head = bytes([0x81, 126]) + size.to_bytes(2, "big")
+        else:
+            head = bytes([0x81, 127]) + size.to_bytes(8, "big")
+        out.append(head + payload)
+    return b"".join(out)
+
+
+@contextmanager
+def raw_ws_server(messages: list[bytes]) -> Iterator[str]:
+    """A WebSocket server that answers the first message with ``messages``, as fast as the socket takes them."""
+    from websockets.http11 import Request
+    from websockets.server import ServerProtocol
+
+    payload = ws_frames(messages)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+
+    def handle(conn: socket.socket) -> None:
+        proto = ServerProtocol(max_size=None)
+        with conn:
+            answered = False
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if data:
+                    proto.receive_data(data)
+                else:
+                    proto.receive_eof()
+                for event in proto.events_received():
+                    if isinstance(event, Request):
+                        proto.send_response(proto.accept(event))
+                    elif getattr(event, "opcode", None) is not None and event.opcode.name == "TEXT" and not answered:
+                        answered = True
+                        for out in proto.data_to_send():
+                            conn.sendall(out)
+                        conn.sendall(payload)
+                try:
+                    for out in proto.data_to_send():
+                        if not out:
+                            return  # the protocol says: close the TCP connection now
+                        conn.sendall(out)
+                except OSError:
+                    return
+                if not data:
+                    return
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/api/chat/ws"
+    finally:
+        sock.close()
