@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 from urllib.parse import urljoin
 
 import typer
 
 from ..env import Environment
+from ..errors import UsageError
 from . import app
 from . import options as o
 from .resolve import (
@@ -52,6 +53,20 @@ def sync_channel(sync_ws: str | None, chat_url: str, token: str | None, args: Ch
     opts.headers.pop("Authorization", None)  # this channel takes the token in its query (seed)
     with SyncChannel(sync_ws, token, opts) as channel:
         yield channel
+
+
+def execute_socketio(args: ChatArgs, env: Environment, chat_id: str | None) -> int:
+    """``--transport socketio``: the reply over Open WebUI's Socket.IO channel (SPEC §11)."""
+    from ..client.socketio import OpenWebUITarget, run_socketio_chat
+    from ..output import make_renderer
+
+    renderer = make_renderer(env, output_options(args))
+    http, token = resolve_http(args, env, renderer.note)
+    http.headers.update(dict(parse_headers(args.header)))
+    request, _ = resolve_request(args, env)
+    with endpoint(args.url, "", renderer.note) as url:
+        run_socketio_chat(OpenWebUITarget(url, token, chat_id), request, http, renderer)
+    return 0
 
 
 def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallback_url: str | None = None) -> int:
@@ -133,6 +148,21 @@ def chat(
             rich_help_panel=o.CONN,
         ),
     ] = None,
+    transport: Annotated[
+        Literal["sse", "socketio"],
+        typer.Option(
+            "--transport", help="sse, or socketio for Open WebUI's channel (--url is then Open WebUI's base URL).", rich_help_panel=o.CONN
+        ),
+    ] = "sse",
+    chat_id: Annotated[
+        Optional[str],
+        typer.Option("--chat-id", help="socketio: the chat to post into [default: temporary:<socket id>].", rich_help_panel=o.CONN),
+    ] = None,
 ) -> int:
-    """Stream one reply over HTTP Server-Sent Events."""
-    return execute(ChatArgs.from_locals(locals()), Environment(), sync_ws, fallback_url)
+    """Stream one reply over HTTP Server-Sent Events (or Open WebUI's Socket.IO channel)."""
+    args = ChatArgs.from_locals(locals())
+    if transport == "socketio":
+        if sync_ws is not None or fallback_url is not None:
+            raise UsageError("--sync-ws and --fallback-url go with --transport sse")
+        return execute_socketio(args, Environment(), chat_id)
+    return execute(args, Environment(), sync_ws, fallback_url)

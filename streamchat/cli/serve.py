@@ -53,7 +53,7 @@ def serve(
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     quiet_logging(silent=False)
-    server = uvicorn.Server(uvicorn_config(create_app(config), silent=not access_log, access_log=access_log))
+    server = uvicorn.Server(uvicorn_config(create_app(config).state.asgi, silent=not access_log, access_log=access_log))
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import socketio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -18,6 +19,7 @@ from ..errors import UsageError
 from .config import ServerConfig
 from .faults import DropConnection, Fault, FaultCounter, parse_fault
 from .formats import AnthropicFormat, OpenAIFormat, PromptFormat, QueryFormat, StreamchatFormat
+from .openwebui import OpenWebUIEmulator
 from .replies import ReplyPlan, count_tokens, plan_reply
 from .ws import WebSocketEndpoints
 
@@ -267,13 +269,17 @@ class ReferenceServer:
 def create_app(config: ServerConfig | None = None) -> Starlette:
     server = ReferenceServer(config or ServerConfig())
     ws = WebSocketEndpoints(server)
+    owui = OpenWebUIEmulator(server)
     routes = [
+        Route("/api/config", owui.config, methods=["GET"]),
+        Route("/api/v1/auths/signin", owui.signin, methods=["POST"]),
+        Route("/api/chat/completions", owui.completions, methods=["POST"]),
+        Route("/api/tasks/chat/{chat_id}/stop", owui.stop, methods=["POST"]),
         WebSocketRoute("/api/chat/ws", ws.chat),
         WebSocketRoute("/ws/chat", ws.chat),
         WebSocketRoute("/api/v1/ws/chat/{user_id}", ws.control),
         Route("/api/chat/stream", server.streamchat, methods=["POST"]),
         Route("/v1/chat/completions", server.openai, methods=["POST"]),
-        Route("/api/chat/completions", server.openai, methods=["POST"]),
         Route("/v1/models", server.models, methods=["GET"]),
         Route("/api/v1/actions/chats/{chat_id}/messages", server.prompt, methods=["POST"]),
         Route("/api/v1/chat/stream", server.query, methods=["GET"]),
@@ -284,4 +290,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     app = Starlette(routes=routes)
     app.state.reference = server
     app.state.ws = ws
+    app.state.openwebui = owui
+    # what uvicorn runs: Socket.IO at /ws/socket.io, everything else to Starlette
+    app.state.asgi = socketio.ASGIApp(owui.sio, other_asgi_app=app, socketio_path="ws/socket.io")
     return app

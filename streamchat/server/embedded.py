@@ -92,7 +92,7 @@ def start_in_thread(config: ServerConfig | None = None, host: str = "127.0.0.1",
     quiet_logging(silent=True)
     app = create_app(config)
     sock = bind(host, port)
-    server = uvicorn.Server(uvicorn_config(app, silent=True))
+    server = uvicorn.Server(uvicorn_config(app.state.asgi, silent=True))
     failure: list[BaseException] = []
 
     def run() -> None:

@@ -13,6 +13,7 @@
 ``json``             answer a streaming request with one complete JSON body (OpenAI endpoint)
 ``close-after=N``    (WebSocket) close after N tokens with ``code=C`` (default 1000)
 ``on-turn=K``        (WebSocket) apply the faults to turn K of the connection only
+``backend-error``, ``foreign``, ``call=TYPE``  (Open WebUI socket mode) see server/openwebui.py
 ``escape``           put terminal escape sequences in the content (what a hostile server does)
 Several knobs are joined with ``;`` or ``,``.
 """
@@ -43,6 +44,9 @@ class Fault:
     close_after: int | None = None
     close_code: int | None = None
     on_turn: int | None = None
+    backend_error: bool = False
+    foreign: bool = False
+    call: str | None = None
 
     @property
     def active(self) -> bool:
@@ -91,6 +95,12 @@ def parse_fault(spec: str | None) -> Fault:
                 fault.on_turn = int(value)
             elif key == "id":
                 pass  # part of `spec`, which keys the count
+            elif key == "backend-error":
+                fault.backend_error = True
+            elif key == "foreign":
+                fault.foreign = True
+            elif key == "call":
+                fault.call = value or "confirmation"
             else:
                 raise UsageError(f"unknown fault {key!r}")
         except ValueError as exc:
