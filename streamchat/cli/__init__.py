@@ -41,6 +41,7 @@ def _root(
     """Stream AI chat replies from a shell, and measure how fast servers stream."""
 
 
+from . import camera as _camera  # noqa: E402,F401
 from . import chat as _chat  # noqa: E402,F401  (registers the command)
 from . import serve as _serve  # noqa: E402,F401
 from . import ws_chat as _ws_chat  # noqa: E402,F401

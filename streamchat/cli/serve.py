@@ -33,6 +33,9 @@ def serve(
         Optional[str], typer.Option("--token", envvar="STREAMCHAT_SERVE_TOKEN", help="Require this bearer token on every endpoint.")
     ] = None,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log each request on stderr.")] = False,
+    fps: Annotated[float, typer.Option("--fps", min=0, help="Camera frames per second (0 = as fast as possible).")] = 10.0,
+    width: Annotated[int, typer.Option("--width", min=16, max=7680, help="Camera frame width.")] = 640,
+    height: Annotated[int, typer.Option("--height", min=16, max=4320, help="Camera frame height.")] = 360,
 ) -> int:
     """Run the built-in reference server (every protocol, plus fault knobs)."""
     import asyncio
@@ -46,7 +49,16 @@ def serve(
     from ..server.embedded import bind, quiet_logging, uvicorn_config
 
     config = ServerConfig.with_rate(
-        tokens_per_second, ttft_ms=ttft_ms, itl_ms=itl_ms, reply_tokens=reply_tokens, seed=seed, reasoning=reasoning, token=token
+        tokens_per_second,
+        ttft_ms=ttft_ms,
+        itl_ms=itl_ms,
+        reply_tokens=reply_tokens,
+        seed=seed,
+        reasoning=reasoning,
+        token=token,
+        fps=fps,
+        width=width,
+        height=height,
     )
     try:
         sock = bind(host, port)

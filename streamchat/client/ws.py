@@ -234,8 +234,11 @@ class WSConnection:
         except OSError as exc:
             raise ConnectionLostError(f"connection lost during {during}: {exc.strerror or exc}") from exc
 
-    def receive(self) -> list[str]:
-        """The text messages completed by the next socket read (maybe none). Raises when closed."""
+    def receive(self, until: float | None = None) -> list[str]:
+        """The text messages completed by the next socket read (maybe none). Raises when closed.
+
+        ``until`` (a ``time.monotonic()`` deadline) makes it return ``[]`` once passed (``--duration``).
+        """
         if self.leftover:
             messages, self.leftover = self.leftover, []
             return messages
@@ -244,6 +247,8 @@ class WSConnection:
         opts = self.opts
         while True:
             now = time.monotonic()
+            if until is not None and now >= until:
+                return []
             if now - self._last_data >= opts.read_timeout:
                 raise StreamTimeoutError(f"timed out: no data from {self._where()} within --read-timeout ({opts.read_timeout:g} s)")
             wait = self._last_data + opts.read_timeout - now
@@ -261,6 +266,8 @@ class WSConnection:
                         self._send_pending()
                         continue
                     wait = min(wait, next_ping - now)
+            if until is not None:
+                wait = min(wait, until - now)
             self.before_read()
             try:
                 data = self._recv(wait, during="the reply")

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 
 from ..errors import UsageError
+from .camera import CameraEndpoints
 from .config import ServerConfig
 from .faults import DropConnection, Fault, FaultCounter, parse_fault
 from .formats import AnthropicFormat, OpenAIFormat, PromptFormat, QueryFormat, StreamchatFormat
@@ -57,6 +58,7 @@ class ReferenceServer:
         self.config = config
         self.faults = FaultCounter()
         self.seen: deque[SeenRequest] = deque(maxlen=256)
+        self.app_state: Any = None  # the Starlette app's state: how endpoint groups find each other
 
     # -- shared machinery -----------------------------------------------------------------------
 
@@ -270,7 +272,11 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     server = ReferenceServer(config or ServerConfig())
     ws = WebSocketEndpoints(server)
     owui = OpenWebUIEmulator(server)
+    cfg = server.config
+    camera = CameraEndpoints(server, cfg.fps, cfg.width, cfg.height)
     routes = [
+        WebSocketRoute("/ws/stream/{camera_id}", camera.stream),
+        Route("/api/v1/actions/actions/send", camera.sink, methods=["POST"]),
         Route("/api/config", owui.config, methods=["GET"]),
         Route("/api/v1/auths/signin", owui.signin, methods=["POST"]),
         Route("/api/chat/completions", owui.completions, methods=["POST"]),
@@ -291,6 +297,8 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     app.state.reference = server
     app.state.ws = ws
     app.state.openwebui = owui
+    app.state.camera = camera
+    server.app_state = app.state
     # what uvicorn runs: Socket.IO at /ws/socket.io, everything else to Starlette
     app.state.asgi = socketio.ASGIApp(owui.sio, other_asgi_app=app, socketio_path="ws/socket.io")
     return app

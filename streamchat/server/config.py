@@ -13,6 +13,9 @@ class ServerConfig:
     seed: int = 0
     reasoning: bool = False
     token: str | None = None
+    fps: float = 10.0
+    width: int = 640
+    height: int = 360
 
     @classmethod
     def with_rate(cls, tokens_per_second: float | None, **kwargs: object) -> ServerConfig:

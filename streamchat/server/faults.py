@@ -14,6 +14,7 @@
 ``close-after=N``    (WebSocket) close after N tokens with ``code=C`` (default 1000)
 ``on-turn=K``        (WebSocket) apply the faults to turn K of the connection only
 ``backend-error``, ``foreign``, ``call=TYPE``  (Open WebUI socket mode) see server/openwebui.py
+``bad-base64=N``, ``not-jpeg=N``, ``missing=N``  (camera) frame N broken that way
 ``escape``           put terminal escape sequences in the content (what a hostile server does)
 Several knobs are joined with ``;`` or ``,``.
 """
@@ -47,6 +48,9 @@ class Fault:
     backend_error: bool = False
     foreign: bool = False
     call: str | None = None
+    bad_base64: int | None = None
+    not_jpeg: int | None = None
+    missing: int | None = None
 
     @property
     def active(self) -> bool:
@@ -101,6 +105,12 @@ def parse_fault(spec: str | None) -> Fault:
                 fault.foreign = True
             elif key == "call":
                 fault.call = value or "confirmation"
+            elif key == "bad-base64":
+                fault.bad_base64 = int(value)
+            elif key == "not-jpeg":
+                fault.not_jpeg = int(value)
+            elif key == "missing":
+                fault.missing = int(value)
             else:
                 raise UsageError(f"unknown fault {key!r}")
         except ValueError as exc:

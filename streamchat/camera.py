@@ -1,0 +1,308 @@
+"""``camera``: a camera's frame stream over WebSocket (SPEC §8, seed sse-chat-and-camera).
+
+Frames are checked and written as they come; saving, annotating and forwarding happen here, the
+forwarding on a thread behind a bounded queue so a slow backend never stalls the receive loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .env import Environment
+from .errors import ProtocolError, StreamchatError, UsageError
+from .protocol.camera import BadFrame, Frame, keep_detections, parse_frame
+
+DEFAULT_PORT = 7103
+
+
+def camera_url(url: str, camera_id: str) -> str:
+    """SPEC §8: ``{camera_id}`` templates; no path → ``/ws/stream/{id}``; no port → 7103."""
+    if "{camera_id}" in url:
+        url = url.replace("{camera_id}", camera_id)
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower(), parts.scheme.lower())
+    if scheme not in ("ws", "wss") or not parts.hostname:
+        raise UsageError(f"bad URL {url!r}: expected ws://HOST[:PORT] (or wss, http, https)")
+    netloc = parts.netloc if parts.port else f"{parts.netloc}:{DEFAULT_PORT}"
+    path = parts.path if parts.path not in ("", "/") else f"/ws/stream/{camera_id}"
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+@dataclass
+class CameraOptions:
+    output: str = "ndjson"
+    frames: int | None = None
+    duration: float | None = None
+    min_confidence: float | None = None
+    classes: list[str] = field(default_factory=list)
+    save_dir: str | None = None
+    annotate: bool = False
+    include_frame: bool = False
+    strict: bool = False
+    forward_url: str | None = None
+    token: str | None = None
+    retries: int = 5
+    quiet: bool = False
+
+
+@dataclass
+class CameraStats:
+    frames: int = 0
+    bytes: int = 0
+    detections: int = 0
+    bad: int = 0
+    drops: int = 0
+    reconnects: int = 0
+    latency_total: float = 0.0
+    forwarded: int = 0
+    forward_dropped: int = 0
+    forward_failed: int = 0
+
+    def line(self, elapsed: float, forwarding: bool) -> str:
+        fps = self.frames / elapsed if elapsed > 0 else 0.0
+        rate = self.bytes / elapsed / 1024 if elapsed > 0 else 0.0
+        latency = self.latency_total / self.frames if self.frames else 0.0
+        parts = [
+            f"{self.frames} frames",
+            f"{fps:.1f} fps",
+            f"{rate:.1f} KiB/s",
+            f"{self.detections} detections",
+            f"{self.bad} bad frames",
+            f"{self.drops} drops",
+            f"{self.reconnects} reconnects",
+            f"mean latency {latency:.1f} ms",
+        ]
+        if forwarding:
+            parts.append(f"forwarded {self.forwarded} ({self.forward_dropped} dropped, {self.forward_failed} failed)")
+        return "streamchat: " + " · ".join(parts)
+
+
+class Forwarder:
+    """POSTs frames to the backend from a thread; a full queue drops the frame (and counts it)."""
+
+    def __init__(self, url: str, token: str | None, stats: CameraStats, size: int = 32) -> None:
+        self.url, self.token, self.stats = url, token, stats
+        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=size)
+        self.thread = threading.Thread(target=self._run, name="streamchat-forward", daemon=True)
+        self.thread.start()
+
+    def submit(self, frame: Frame) -> None:
+        body = {
+            "streamName": "webcam",
+            "streamType": "frame",
+            "frame": frame.encoded,
+            "timestamp": frame.timestamp,
+            "camera_id": frame.camera_id,
+        }
+        try:
+            self.queue.put_nowait(body)
+        except queue.Full:
+            self.stats.forward_dropped += 1
+
+    def _run(self) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        with httpx.Client(timeout=10.0, headers=headers, trust_env=False) as client:
+            while True:
+                body = self.queue.get()
+                if body is None:
+                    return
+                try:
+                    response = client.post(self.url, json=body)
+                    if response.status_code < 400:
+                        self.stats.forwarded += 1
+                    else:
+                        self.stats.forward_failed += 1
+                except httpx.HTTPError:
+                    self.stats.forward_failed += 1
+
+    def close(self, wait: float = 5.0) -> None:
+        deadline = time.monotonic() + wait
+        while not self.queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            self.queue.put(None, timeout=1)
+        except queue.Full:
+            pass
+        self.thread.join(timeout=max(0.1, deadline - time.monotonic()))
+
+
+def annotate(jpeg: bytes, detections: list[dict[str, Any]]) -> bytes:
+    """The frame with each detection's box and label drawn (what the seed's canvas draws)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for d in detections:
+        x, y, w, h = (int(round(v)) for v in d["bbox"])
+        draw.rectangle([x, y, x + w - 1, y + h - 1], outline=(0, 255, 0), width=2)
+        draw.text((x + 2, max(0, y - 12)), f"{d['class']} ({d['confidence'] * 100:.0f}%)", fill=(0, 255, 0))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+class CameraRun:
+    def __init__(self, url: str, camera_id: str, ws_opts: Any, opts: CameraOptions, env: Environment) -> None:
+        self.url = camera_url(url, camera_id)
+        self.camera_id = camera_id
+        self.ws_opts = ws_opts
+        self.opts = opts
+        self.env = env
+        self.stats = CameraStats()
+        self.seq = 0
+        self._out: list[bytes] = []
+        self.forwarder = Forwarder(opts.forward_url, opts.token, self.stats) if opts.forward_url else None
+        if opts.save_dir:
+            try:
+                os.makedirs(opts.save_dir, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create --save-dir {opts.save_dir!r}: {exc.strerror or exc}") from exc
+
+    def flush(self) -> None:
+        if self._out:
+            data = b"".join(self._out)
+            self._out.clear()
+            self.env.stdout.write(data)
+            self.env.stdout.flush()
+
+    def done(self, started: float) -> bool:
+        if self.opts.frames is not None and self.stats.frames >= self.opts.frames:
+            return True
+        return self.opts.duration is not None and time.monotonic() - started >= self.opts.duration
+
+    def run(self) -> int:
+        from .client.ws import WSConnection
+
+        started = time.monotonic()
+        until = started + self.opts.duration if self.opts.duration is not None else None
+        failures = 0  # in a row: reset by every good frame
+        try:
+            while not self.done(started):
+                conn = WSConnection(self.url, self.ws_opts)
+                conn.before_read = self.flush
+                try:
+                    conn.open()
+                    while not self.done(started):
+                        for text in conn.receive(until):
+                            if self.handle(text):
+                                failures = 0
+                            if self.done(started):
+                                break
+                except StreamchatError as exc:
+                    # decide from how the server ended it, before our own close adds a close frame
+                    received = conn.protocol.close_rcvd
+                    reconnectable = _reconnectable(exc, conn)
+                    conn.close()
+                    clean_end = isinstance(exc, ProtocolError) and received is not None and received.code in (1000, 1001)
+                    if clean_end and self.opts.frames is None and self.opts.duration is None:
+                        return 0  # the camera ended the stream: that is the end of the run
+                    if not reconnectable or failures >= self.opts.retries:
+                        raise
+                    if conn.opened:
+                        self.stats.drops += 1
+                    delay = 1.0 * 2**failures
+                    self._note(f"streamchat: {exc.message}; reconnecting in {delay:.0f} s ({failures + 1}/{self.opts.retries})")
+                    self.flush()
+                    self.ws_opts.sleep(delay)
+                    failures += 1
+                    self.stats.reconnects += 1
+                    continue
+                conn.close(1000)
+            return 0
+        except KeyboardInterrupt:
+            from .errors import InterruptedError_
+
+            raise InterruptedError_("interrupted") from None
+        finally:
+            self.flush()
+            if self.forwarder is not None:
+                self.forwarder.close()
+            self._note(self.stats.line(time.monotonic() - started, self.forwarder is not None))
+
+    def _note(self, line: str) -> None:
+        if not self.opts.quiet:
+            self.env.stderr.write(line + "\n")
+            self.env.stderr.flush()
+
+    def handle(self, text: str) -> bool:
+        """One message: True for a good frame."""
+        opts = self.opts
+        try:
+            frame = parse_frame(text)
+        except BadFrame as exc:
+            self.stats.bad += 1
+            if opts.strict:
+                raise ProtocolError(f"bad frame: {exc}") from None
+            if opts.output == "ndjson":
+                self._out.append(json.dumps({"type": "error", "message": str(exc), "code": "bad_frame"}).encode() + b"\n")
+            elif not opts.quiet:
+                self.env.stderr.write(f"streamchat: bad frame: {exc}\n")
+            return False
+        self.seq += 1
+        stats = self.stats
+        stats.frames += 1
+        stats.bytes += len(frame.jpeg)
+        latency = time.time() * 1000.0 - frame.timestamp
+        stats.latency_total += latency
+        detections = keep_detections(frame.detections, opts.min_confidence, opts.classes)
+        stats.detections += len(detections)
+        path = None
+        if opts.save_dir:
+            path = os.path.join(opts.save_dir, f"{_safe(self.camera_id)}-{self.seq:06d}.jpg")
+            data = annotate(frame.jpeg, detections) if opts.annotate else frame.jpeg
+            with open(path, "wb") as fh:
+                fh.write(data)
+        if self.forwarder is not None:
+            self.forwarder.submit(frame)
+        if opts.output == "mjpeg":
+            self._out.append(frame.jpeg)
+        elif opts.output == "text":
+            found = ", ".join(f"{d['class']} {d['confidence']:.2f}" for d in detections) or "no detections"
+            saved = f" → {path}" if path else ""
+            line = f"{frame.camera_id} #{self.seq} {frame.width}x{frame.height} {len(frame.jpeg)} B {latency:.0f} ms: {found}{saved}"
+            self._out.append(line.replace("\n", " ").encode("utf-8", "replace") + b"\n")
+        else:
+            record: dict[str, Any] = {
+                "type": "frame",
+                "camera_id": frame.camera_id,
+                "seq": self.seq,
+                "timestamp": frame.timestamp,
+                "bytes": len(frame.jpeg),
+                "width": frame.width,
+                "height": frame.height,
+                "latency_ms": round(latency, 1),
+                "detections": detections,
+            }
+            if path is not None:
+                record["path"] = path
+            if opts.include_frame:
+                record["frame"] = frame.encoded
+            self._out.append(json.dumps(record).encode() + b"\n")
+        return True
+
+
+def _reconnectable(exc: StreamchatError, conn: Any) -> bool:
+    """A drop worth reconnecting for: lost, refused, a 5xx handshake, or a close that is not final."""
+    from .errors import AuthError, ConnectionLostError
+
+    if isinstance(exc, AuthError):
+        return False
+    if isinstance(exc, ConnectionLostError) or getattr(exc, "retryable", False):
+        return True
+    received = conn.protocol.close_rcvd
+    return received is not None and received.code in (1000, 1001, 1011, 1012, 1013, 1014)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "camera"

@@ -1,0 +1,87 @@
+"""``streamchat camera``: a camera's JPEG frame stream with detections, over WebSocket (SPEC §8)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from ..env import Environment
+from . import app
+from . import options as o
+
+EXAMPLES = """
+Examples:
+
+  streamchat camera cam1 --frames 10                            # built-in demo camera, NDJSON
+  streamchat camera cam1 --url ws://127.0.0.1:7103 -o text
+  streamchat camera cam1 -o mjpeg --duration 10 | ffplay -f mjpeg -
+  streamchat camera cam1 -o mjpeg --frames 300 | ffmpeg -f mjpeg -i - out.mp4
+  streamchat camera cam1 --save-dir frames --annotate --class person --min-confidence 0.5
+"""
+
+
+@app.command(epilog=EXAMPLES)
+def camera(
+    camera_id: Annotated[str, typer.Argument(help="The camera id (/ws/stream/{CAMERA_ID}).", show_default=False)],
+    url: o.Url = None,
+    token: o.Token = None,
+    token_file: o.TokenFile = None,
+    header: o.Header = None,
+    output: Annotated[
+        Literal["ndjson", "mjpeg", "text"],
+        typer.Option("-o", "--output", help="ndjson (a line a frame), mjpeg (raw JPEGs for ffmpeg) or text."),
+    ] = "ndjson",
+    frames: Annotated[Optional[int], typer.Option("--frames", min=1, help="Stop after N good frames.")] = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", min=0.001, help="Stop after S seconds.")] = None,
+    min_confidence: Annotated[
+        Optional[float], typer.Option("--min-confidence", min=0.0, max=1.0, help="Keep detections with confidence ≥ X.")
+    ] = None,
+    class_: Annotated[Optional[list[str]], typer.Option("--class", help="Keep detections of this class (repeatable).")] = None,
+    save_dir: Annotated[Optional[str], typer.Option("--save-dir", help="Write each frame as a JPEG file there.")] = None,
+    annotate: Annotated[bool, typer.Option("--annotate", help="Draw the detection boxes and labels on saved frames.")] = False,
+    include_frame: Annotated[bool, typer.Option("--include-frame", help='Add the base64 "frame" to NDJSON lines.')] = False,
+    forward: Annotated[
+        Optional[str], typer.Option("--forward", help="POST each frame to this backend URL (never stalls the stream).")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="A bad frame ends the run (status 7).")] = False,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Reconnects in a row after a drop (backoff 1 s·2ⁿ).")] = 5,
+    connect_timeout: o.ConnectTimeout = 10.0,
+    read_timeout: o.ReadTimeout = 60.0,
+    ping_interval: o.PingInterval = 30.0,
+    max_message_size: o.MaxMessageSize = "50MB",
+    insecure: o.Insecure = False,
+    cacert: o.CACert = None,
+    quiet: o.Quiet = False,
+) -> int:
+    """Receive a camera's frame stream over WebSocket."""
+    from ..camera import CameraOptions, CameraRun
+    from .resolve import ChatArgs, endpoint, resolve_ws
+
+    env = Environment()
+    args = ChatArgs.from_locals({**locals(), "retries": 0})
+    notice = (lambda line: None) if quiet else (lambda line: (env.stderr.write(line + "\n"), env.stderr.flush()))
+    ws_opts, token_value = resolve_ws(args, env, notice)
+    if annotate and not save_dir:
+        from ..errors import UsageError
+
+        raise UsageError("--annotate draws on saved frames: give --save-dir too")
+    opts = CameraOptions(
+        output,
+        frames,
+        duration,
+        min_confidence,
+        list(class_ or []),
+        save_dir,
+        annotate,
+        include_frame,
+        strict,
+        forward,
+        token_value,
+        retries,
+        quiet,
+    )
+    with endpoint(url, "/ws/stream/{camera_id}", notice, ("ws", "wss", "http", "https")) as base:
+        if url is None:
+            base = base.replace("http://", "ws://", 1)
+        return CameraRun(base, camera_id, ws_opts, opts, env).run()
