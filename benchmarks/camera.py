@@ -1,7 +1,8 @@
 """Camera throughput: frames per second saved to disk at 1280x720, streamchat against a minimal loop.
 
-The built-in server sends its synthetic frames as fast as it can (fps 0, frames rendered once and
-reused); both clients run as their own process, take N frames and write each to a file.
+The built-in server runs as its own process (`streamchat serve --fps 0`: frames as fast as it can,
+rendered once and reused); both clients run as their own process, take N frames and write each to a
+file. (With the server in the harness's own process the minimal loop stalled for seconds at a time.)
 
     python3 benchmarks/camera.py [--frames 300] [--runs 3]
 """
@@ -15,9 +16,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from streamchat.server.config import ServerConfig  # noqa: E402
-from streamchat.server.embedded import start_in_thread  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MINIMAL_LOOP = r"""
 import base64, json, os, sys
@@ -50,13 +49,19 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with start_in_thread(ServerConfig(fps=0, width=1280, height=720)) as server:
-        url = server.url.replace("http", "ws", 1) + "/ws/stream/cam"
-        py = sys.executable
+    py = sys.executable
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    serve = [py, "-m", "streamchat", "serve", "--port", "0", "--fps", "0", "--width", "1280", "--height", "720"]
+    server = subprocess.Popen(serve, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        url = server.stdout.readline().split()[-1].replace("http", "ws", 1) + "/ws/stream/cam"
+        timed([py, "-c", MINIMAL_LOOP, url, "48", "{OUT}"], 1)  # warm-up: the server renders its frames once
         minimal = timed([py, "-c", MINIMAL_LOOP, url, str(args.frames), "{OUT}"], args.runs)
-        ours = timed(
-            [py, "-m", "streamchat", "camera", "cam", "--url", url, "--frames", str(args.frames), "--save-dir", "{OUT}", "-q"], args.runs
-        )
+        camera = [py, "-m", "streamchat", "camera", "cam", "--url", url, "--frames", str(args.frames), "--save-dir", "{OUT}", "-q"]
+        ours = timed(camera, args.runs)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
     print(f"{args.frames} frames of 1280x720, best of {args.runs} runs, {os.cpu_count()} cores")
     print(f"minimal websockets + base64 loop  {minimal:6.2f} s  {args.frames / minimal:7.1f} fps")
     print(f"streamchat camera --save-dir      {ours:6.2f} s  {args.frames / ours:7.1f} fps  {ours / minimal:.2f}x the loop's time")

@@ -84,8 +84,13 @@ class CameraEndpoints:
         sent = self.sent.setdefault(camera_id, [])
         interval = 1.0 / fps if fps > 0 else 0.0
         start = time.monotonic()
+        # Listen while sending: a client's close frame must end the stream at once, not when a
+        # send finally fails (clients wait for our answer to their close).
+        listener = asyncio.ensure_future(self._until_closed(websocket))
         try:
             for n in range(1 << 62):
+                if listener.done():
+                    return
                 if fault.drop_after is not None and n >= fault.drop_after:
                     if not _abort(websocket):
                         await websocket.close(1011)
@@ -115,6 +120,18 @@ class CameraEndpoints:
                     )
                 await websocket.send_text(message)
         except WebSocketDisconnect:
+            return
+        finally:
+            listener.cancel()
+
+    @staticmethod
+    async def _until_closed(websocket: WebSocket) -> None:
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+        except (WebSocketDisconnect, RuntimeError):
             return
 
     @staticmethod
