@@ -22,7 +22,7 @@ MINIMAL_LOOP = r"""
 import base64, json, os, sys
 from websockets.sync.client import connect
 url, count, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with connect(url, max_size=None) as ws:
+with connect(url, max_size=None, max_queue=None) as ws:  # no read pause: the close must get through
     for seq in range(1, count + 1):
         frame = json.loads(ws.recv())
         with open(os.path.join(out, f"cam-{seq:06d}.jpg"), "wb") as fh:
