@@ -55,7 +55,7 @@ def sync_channel(sync_ws: str | None, chat_url: str, token: str | None, args: Ch
         yield channel
 
 
-def execute_socketio(args: ChatArgs, env: Environment, chat_id: str | None) -> int:
+def execute_socketio(args: ChatArgs, env: Environment, chat_id: str | None, checks: Any = None) -> int:
     """``--transport socketio``: the reply over Open WebUI's Socket.IO channel (SPEC §11)."""
     from ..client.socketio import OpenWebUITarget, run_socketio_chat
     from ..output import make_renderer
@@ -65,11 +65,13 @@ def execute_socketio(args: ChatArgs, env: Environment, chat_id: str | None) -> i
     http.headers.update(dict(parse_headers(args.header)))
     request, _ = resolve_request(args, env)
     with endpoint(args.url, "", renderer.note) as url:
-        run_socketio_chat(OpenWebUITarget(url, token, chat_id), request, http, renderer)
+        reply = run_socketio_chat(OpenWebUITarget(url, token, chat_id), request, http, renderer)
+    if checks is not None:
+        checks.verify(reply)
     return 0
 
 
-def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallback_url: str | None = None) -> int:
+def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallback_url: str | None = None, checks: Any = None) -> int:
     """Everything ``chat`` does, callable without Typer."""
     from ..chat import ChatTarget
     from ..hybrid import chat_with_sync
@@ -96,6 +98,8 @@ def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallba
         if request.images:
             user["images"] = request.images
         append_conversation(args.conversation, [user, {"role": "assistant", "content": reply.content}])
+    if checks is not None:
+        checks.verify(reply)
     return 0
 
 
@@ -154,15 +158,22 @@ def chat(
             "--transport", help="sse, or socketio for Open WebUI's channel (--url is then Open WebUI's base URL).", rich_help_panel=o.CONN
         ),
     ] = "sse",
+    expect: o.Expect = None,
+    max_ttft: o.MaxTtft = None,
+    min_tps: o.MinTps = None,
+    fail_on_empty: o.FailOnEmpty = False,
     chat_id: Annotated[
         Optional[str],
         typer.Option("--chat-id", help="socketio: the chat to post into [default: temporary:<socket id>].", rich_help_panel=o.CONN),
     ] = None,
 ) -> int:
     """Stream one reply over HTTP Server-Sent Events (or Open WebUI's Socket.IO channel)."""
+    from ..checks import Checks
+
     args = ChatArgs.from_locals(locals())
+    checks = Checks(expect, max_ttft, min_tps, fail_on_empty)
     if transport == "socketio":
         if sync_ws is not None or fallback_url is not None:
             raise UsageError("--sync-ws and --fallback-url go with --transport sse")
-        return execute_socketio(args, Environment(), chat_id)
-    return execute(args, Environment(), sync_ws, fallback_url)
+        return execute_socketio(args, Environment(), chat_id, checks)
+    return execute(args, Environment(), sync_ws, fallback_url, checks)

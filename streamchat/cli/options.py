@@ -92,3 +92,13 @@ Color = Annotated[
     Literal["auto", "always", "never"],
     typer.Option("--color", help="Colour on stderr: auto honours NO_COLOR, FORCE_COLOR and terminals.", rich_help_panel=OUT),
 ]
+
+CHECK = "Checks (CI smoke tests; a failure exits 8)"
+Expect = Annotated[Optional[str], typer.Option("--expect", help="The reply must match this regular expression.", rich_help_panel=CHECK)]
+MaxTtft = Annotated[
+    Optional[float], typer.Option("--max-ttft", min=0, help="The first token must come within MS milliseconds.", rich_help_panel=CHECK)
+]
+MinTps = Annotated[
+    Optional[float], typer.Option("--min-tps", min=0, help="At least N tokens/s (server-reported, else measured).", rich_help_panel=CHECK)
+]
+FailOnEmpty = Annotated[bool, typer.Option("--fail-on-empty", help="An empty reply fails.", rich_help_panel=CHECK)]

@@ -87,7 +87,7 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
         raise UsageError(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
-def execute(args: ChatArgs, env: Environment) -> int:
+def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
     """Everything ``ws-chat`` does, callable without Typer."""
     from ..inputs import append_conversation
     from ..output import make_renderer
@@ -103,6 +103,8 @@ def execute(args: ChatArgs, env: Environment) -> int:
     base, _message = resolve_request(args, env, message_required=single, read_stdin=single)
 
     def save(request: ChatRequest, reply: Any) -> None:
+        if checks is not None:
+            checks.verify(reply)  # every turn must pass
         if args.conversation:
             user: dict[str, Any] = {"role": "user", "content": request.message}
             if request.images:
@@ -175,6 +177,12 @@ def ws_chat(
     no_reasoning: o.NoReasoning = False,
     timestamps: o.Timestamps = False,
     color: o.Color = "auto",
+    expect: o.Expect = None,
+    max_ttft: o.MaxTtft = None,
+    min_tps: o.MinTps = None,
+    fail_on_empty: o.FailOnEmpty = False,
 ) -> int:
     """Stream replies over one WebSocket connection (one turn or many)."""
-    return execute(ChatArgs.from_locals(locals()), Environment())
+    from ..checks import Checks
+
+    return execute(ChatArgs.from_locals(locals()), Environment(), Checks(expect, max_ttft, min_tps, fail_on_empty))
