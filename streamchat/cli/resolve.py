@@ -237,27 +237,36 @@ def resolve_request(
     return request, message
 
 
+def _connection(args: ChatArgs, env: Environment, notice: Any) -> tuple[str | None, dict[str, Any]]:
+    """The token and the settings every transport shares, checked before anything is sent."""
+    token = resolve_token(args, env, notice)
+    if args.cacert is not None and not os.path.isfile(args.cacert):
+        raise UsageError(f"--cacert {args.cacert!r} is not a file")
+    shared = {
+        "connect_timeout": args.connect_timeout,
+        "read_timeout": args.read_timeout,
+        "retries": args.retries,
+        "insecure": args.insecure,
+        "cacert": args.cacert,
+        "notice": notice,
+    }
+    return token, shared
+
+
 def resolve_ws(args: ChatArgs, env: Environment, notice: Any) -> tuple[Any, str | None]:
     """WebSocket settings and the token; the token goes in the handshake's Authorization header."""
     from ..client.ws import WSOptions
 
-    token = resolve_token(args, env, notice)
-    if args.cacert is not None and not os.path.isfile(args.cacert):
-        raise UsageError(f"--cacert {args.cacert!r} is not a file")
+    token, shared = _connection(args, env, notice)
     headers = {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     headers.update(dict(parse_headers(args.header)))
     opts = WSOptions(
-        connect_timeout=args.connect_timeout,
-        read_timeout=args.read_timeout,
         ping_interval=args.ping_interval,
         max_message_size=parse_size(args.max_message_size, "--max-message-size"),
-        retries=args.retries,
-        insecure=args.insecure,
-        cacert=args.cacert,
         headers=headers,
-        notice=notice,
+        **shared,
     )
     return opts, token
 
@@ -266,16 +275,6 @@ def resolve_http(args: ChatArgs, env: Environment, notice: Any) -> tuple[Any, st
     """Connection settings and the token (validated before anything is sent)."""
     from ..client.http import HTTPOptions
 
-    token = resolve_token(args, env, notice)
-    if args.cacert is not None and not os.path.isfile(args.cacert):
-        raise UsageError(f"--cacert {args.cacert!r} is not a file")
-    http = HTTPOptions(
-        connect_timeout=args.connect_timeout,
-        read_timeout=args.read_timeout,
-        retries=args.retries,
-        max_response_size=parse_size(args.max_response_size, "--max-response-size"),
-        insecure=args.insecure,
-        cacert=args.cacert,
-        notice=notice,
-    )
+    token, shared = _connection(args, env, notice)
+    http = HTTPOptions(max_response_size=parse_size(args.max_response_size, "--max-response-size"), **shared)
     return http, token  # type: ignore[return-value]
