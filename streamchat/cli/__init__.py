@@ -12,7 +12,6 @@ import typer
 
 from .. import __version__
 from ..errors import StreamchatError
-from ..output import print_error
 
 app = typer.Typer(
     name="streamchat",
@@ -69,7 +68,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     from typer._click import exceptions as click_exc
     from typer.main import get_command
 
-    from ..output import StdoutClosed
+    from ..output import StdoutClosed, print_error
 
     command = get_command(app)
     try:

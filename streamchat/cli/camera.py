@@ -6,7 +6,6 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from ..env import Environment
 from . import app
 from . import options as o
 
@@ -56,6 +55,7 @@ def camera(
 ) -> int:
     """Receive a camera's frame stream over WebSocket."""
     from ..camera import CameraOptions, CameraRun
+    from ..env import Environment
     from .resolve import ChatArgs, endpoint, resolve_ws
 
     env = Environment()

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 from urllib.parse import urljoin
 
 import typer
 
-from ..env import Environment
-from ..errors import UsageError
 from . import app
 from . import options as o
-from .resolve import (
-    DIALECT_PATHS,
-    ChatArgs,
-    check_url,
-    endpoint,
-    output_options,
-    parse_headers,
-    resolve_dialect,
-    resolve_http,
-    resolve_request,
-    resolve_ws,
-)
+
+if TYPE_CHECKING:
+    from ..env import Environment
+    from .resolve import ChatArgs
 
 EXAMPLES = """
 Examples:
@@ -46,6 +36,7 @@ def sync_channel(sync_ws: str | None, chat_url: str, token: str | None, args: Ch
         yield None
         return
     from ..hybrid import SyncChannel
+    from .resolve import resolve_ws
 
     if sync_ws.startswith("/"):
         sync_ws = urljoin(chat_url, sync_ws)
@@ -59,6 +50,7 @@ def execute_socketio(args: ChatArgs, env: Environment, chat_id: str | None, chec
     """``--transport socketio``: the reply over Open WebUI's Socket.IO channel (SPEC §11)."""
     from ..client.socketio import OpenWebUITarget, run_socketio_chat
     from ..output import make_renderer
+    from .resolve import endpoint, output_options, parse_headers, resolve_http, resolve_request
 
     renderer = make_renderer(env, output_options(args))
     http, token = resolve_http(args, env, renderer.note)
@@ -77,6 +69,7 @@ def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallba
     from ..hybrid import chat_with_sync
     from ..inputs import append_conversation
     from ..output import make_renderer
+    from .resolve import DIALECT_PATHS, check_url, endpoint, output_options, parse_headers, resolve_dialect, resolve_http, resolve_request
 
     renderer = make_renderer(env, output_options(args))
     http, token = resolve_http(args, env, renderer.note)
@@ -169,6 +162,9 @@ def chat(
 ) -> int:
     """Stream one reply over HTTP Server-Sent Events (or Open WebUI's Socket.IO channel)."""
     from ..checks import Checks
+    from ..env import Environment
+    from ..errors import UsageError
+    from .resolve import ChatArgs
 
     args = ChatArgs.from_locals(locals())
     checks = Checks(expect, max_ttft, min_tps, fail_on_empty)

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ..env import Environment
-from ..errors import InterruptedError_, StreamchatError, UsageError
-from ..inputs import stdin_has_data
 from . import app
 from . import options as o
-from .resolve import WS_CHAT_PATH, ChatArgs, endpoint, output_options, resolve_request, resolve_ws
 
 if TYPE_CHECKING:
+    from ..env import Environment
     from ..protocol.requests import ChatRequest
+    from .resolve import ChatArgs
 
 EXAMPLES = """
 Examples:
@@ -69,6 +67,7 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
         return base.model_copy(update={"message": line})
     from pydantic import ValidationError
 
+    from ..errors import UsageError
     from ..protocol.requests import ChatRequest
 
     try:
@@ -89,9 +88,11 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
 
 def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
     """Everything ``ws-chat`` does, callable without Typer."""
-    from ..inputs import append_conversation
+    from ..errors import UsageError
+    from ..inputs import append_conversation, stdin_has_data
     from ..output import make_renderer
     from ..wschat import WSSession
+    from .resolve import WS_CHAT_PATH, endpoint, output_options, resolve_request, resolve_ws
 
     renderer = make_renderer(env, output_options(args))
     opts, _token = resolve_ws(args, env, renderer.note)
@@ -130,6 +131,7 @@ def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
 
 def run_interactive(session: Any, base: ChatRequest, env: Environment, renderer: Any) -> None:
     """Errors end the answer, not the session; Ctrl-C cancels the answer and keeps the session."""
+    from ..errors import InterruptedError_, StreamchatError
     from ..output import print_error
 
     number = 0
@@ -184,5 +186,7 @@ def ws_chat(
 ) -> int:
     """Stream replies over one WebSocket connection (one turn or many)."""
     from ..checks import Checks
+    from ..env import Environment
+    from .resolve import ChatArgs
 
     return execute(ChatArgs.from_locals(locals()), Environment(), Checks(expect, max_ttft, min_tps, fail_on_empty))
