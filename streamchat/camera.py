@@ -162,6 +162,7 @@ class CameraRun:
         self.stats = CameraStats()
         self.seq = 0
         self._out: list[bytes] = []
+        self.closed = False  # stdout's reader went away: end quietly, no summary
         self.forwarder = Forwarder(opts.forward_url, opts.token, self.stats) if opts.forward_url else None
         if opts.save_dir:
             try:
@@ -173,8 +174,14 @@ class CameraRun:
         if self._out:
             data = b"".join(self._out)
             self._out.clear()
-            self.env.stdout.write(data)
-            self.env.stdout.flush()
+            try:
+                self.env.stdout.write(data)
+                self.env.stdout.flush()
+            except BrokenPipeError as exc:
+                from .output import StdoutClosed
+
+                self.closed = True
+                raise StdoutClosed from exc
 
     def done(self, started: float) -> bool:
         if self.opts.frames is not None and self.stats.frames >= self.opts.frames:
@@ -225,10 +232,12 @@ class CameraRun:
 
             raise InterruptedError_("interrupted") from None
         finally:
-            self.flush()
+            if not self.closed:
+                self.flush()
             if self.forwarder is not None:
                 self.forwarder.close()
-            self._note(self.stats.line(time.monotonic() - started, self.forwarder is not None))
+            if not self.closed:
+                self._note(self.stats.line(time.monotonic() - started, self.forwarder is not None))
 
     def _note(self, line: str) -> None:
         if not self.opts.quiet:

@@ -163,3 +163,12 @@ def test_duration(server):
 def test_annotate_needs_save_dir(cli):
     r = cli("camera", "c", "--annotate")
     assert r.code == 2
+
+
+def test_closed_stdout_ends_quietly(server):
+    import subprocess
+    import sys
+
+    cmd = f"'{sys.executable}' -m streamchat camera c --url '{cam_url(server, fps=20)}' -o mjpeg --frames 100 | head -c 100 > /dev/null; echo \"status=${{PIPESTATUS[0]}}\" >&2"
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, env=clean_env(), timeout=60)
+    assert proc.stderr.decode().strip() == "status=141"
