@@ -1,0 +1,75 @@
+"""Soak: many sequential chats against the built-in server (loopback only, bounded in count and
+time), checking that open file descriptors and memory do not grow.
+
+Each chat is a full library call (request, stream, decode, render to an in-memory sink), over a new
+HTTP connection, the way the CLI makes it. RSS and open fds are sampled every N chats.
+
+    python3 benchmarks/soak.py [--chats 2000] [--max-seconds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from streamchat.chat import ChatTarget, run_http_chat  # noqa: E402
+from streamchat.client.http import HTTPOptions  # noqa: E402
+from streamchat.env import Environment  # noqa: E402
+from streamchat.output import OutputOptions, make_renderer  # noqa: E402
+from streamchat.protocol.requests import ChatRequest  # noqa: E402
+from streamchat.server.config import ServerConfig  # noqa: E402
+from streamchat.server.embedded import start_in_thread  # noqa: E402
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chats", type=int, default=2000)
+    parser.add_argument("--max-seconds", type=float, default=300)
+    args = parser.parse_args()
+    samples = []
+    deadline = time.monotonic() + args.max_seconds
+    with start_in_thread(ServerConfig(ttft_ms=0, itl_ms=0, reply_tokens=32)) as server:
+        target = ChatTarget(server.url + "/v1/chat/completions", "openai")
+        done = 0
+        for i in range(args.chats):
+            if time.monotonic() > deadline:
+                break
+            sink = io.BytesIO()
+            env = Environment(stdin=None, stdout=sink, stderr=io.StringIO(), stdout_isatty=False, stderr_isatty=False)
+            renderer = make_renderer(env, OutputOptions(mode="ndjson", quiet=True))
+            reply = run_http_chat(target, ChatRequest(message=f"soak {i % 50}"), HTTPOptions(retries=0), renderer)
+            assert reply.done and reply.content
+            done += 1
+            if i % 100 == 0 or i == args.chats - 1:
+                samples.append((i, rss_kib(), open_fds()))
+    warm = samples[min(2, len(samples) - 1)]
+    last = samples[-1]
+    print(f"{done} sequential chats (ndjson, 32 tokens each, new connection each)")
+    print(
+        f"RSS after {warm[0]}: {warm[1] / 1024:.1f} MiB, after {last[0]}: {last[1] / 1024:.1f} MiB (growth {(last[1] - warm[1]) / 1024:+.1f} MiB)"
+    )
+    print(f"open fds after {warm[0]}: {warm[2]}, after {last[0]}: {last[2]} (growth {last[2] - warm[2]:+d})")
+    ok = last[2] - warm[2] <= 2 and (last[1] - warm[1]) <= 10 * 1024
+    print("bounds (fds +2, RSS +10 MiB):", "held" if ok else "EXCEEDED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
