@@ -40,6 +40,7 @@ def _root(
     """Stream AI chat replies from a shell, and measure how fast servers stream."""
 
 
+from . import bench as _bench  # noqa: E402,F401
 from . import camera as _camera  # noqa: E402,F401
 from . import chat as _chat  # noqa: E402,F401  (registers the command)
 from . import serve as _serve  # noqa: E402,F401

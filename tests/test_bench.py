@@ -1,0 +1,101 @@
+"""bench: metric arithmetic on hand-made timelines, compare's exit codes, small end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from conftest import run_cli
+
+from streamchat.bench.metrics import compare, describe, percentile, summarise, tpot_ms
+from streamchat.bench.runner import Timeline
+
+
+def test_percentiles_interpolate():
+    values = [1.0, 2.0, 3.0, 4.0]
+    assert percentile(values, 50) == 2.5 and percentile(values, 0) == 1.0 and percentile(values, 100) == 4.0
+    assert math.isnan(percentile([], 50))
+    assert describe([5.0]) == {k: 5.0 for k in ("mean", "min", "p50", "p90", "p95", "p99", "max")}
+
+
+def test_timeline_ttft_itl_tpot_exclude_the_first_token():
+    t = Timeline(intended=9.990, sent=10.000)
+    t.tokens = [10.100, 10.110, 10.110, 10.130]  # two tokens in one read: a 0 ms gap, not one token per chunk
+    t.end = 10.140
+    t.usage_tokens = 7  # the server's count wins over events
+    t.done = True
+    r = t.record("ok")
+    assert round(r["ttft_ms"], 6) == 100.0 and round(r["schedule_lag_ms"], 6) == 10.0
+    assert round(r["ttft_from_intended_ms"], 6) == 110.0
+    assert [round(g, 6) for g in r["itl_ms"]] == [10.0, 0.0, 20.0]
+    assert round(r["e2e_ms"], 6) == 140.0 and r["output_tokens"] == 7 and r["tokens_source"] == "usage"
+    assert round(r["tpot_ms"], 6) == round((140.0 - 100.0) / 6, 6)
+    assert tpot_ms(50.0, 10.0, 1) is None
+
+
+def test_failed_requests_are_counted_and_kept_out_of_latencies():
+    ok = {"status": "ok", "ttft_ms": 10.0, "itl_ms": [1.0], "e2e_ms": 20.0, "output_tokens": 2, "tokens_source": "events", "tpot_ms": 10.0}
+    records = [ok, {"status": "http_503", "schedule_lag_ms": 0.0}, {"status": "timeout"}]
+    s = summarise(records, wall_s=2.0)
+    assert s["ok"] == 1 and s["failed"] == 2 and s["errors"] == {"http_503": 1, "timeout": 1}
+    assert s["ttft_ms"]["max"] == 10.0 and s["requests_per_s"] == 0.5 and s["output_tokens_per_s"] == 1.0
+
+
+def test_merging_equals_computing_over_all_samples():
+    a = [{"status": "ok", "ttft_ms": float(i), "itl_ms": [float(i)], "e2e_ms": 2.0 * i, "output_tokens": 2} for i in range(10)]
+    b = [{"status": "ok", "ttft_ms": float(i), "itl_ms": [float(i)], "e2e_ms": 2.0 * i, "output_tokens": 2} for i in range(10, 25)]
+    assert summarise(a + b, 1.0)["ttft_ms"] == summarise(b + a, 1.0)["ttft_ms"] == describe([float(i) for i in range(25)])
+
+
+def test_compare_flags_regressions():
+    base = {"ok": 10, "failed": 0, "requests": 10, "ttft_ms": {"p50": 100.0, "p95": 200.0}, "requests_per_s": 10.0}
+    same = json.loads(json.dumps(base))
+    assert compare(base, same, 10) == []
+    worse = {**base, "ttft_ms": {"p50": 130.0, "p95": 200.0}, "requests_per_s": 5.0}
+    found = compare(base, worse, 10)
+    assert any("ttft_ms p50" in f for f in found) and any("requests_per_s" in f for f in found)
+
+
+def test_compare_exit_codes(tmp_path):
+    base = {"requests": 4, "ok": 4, "failed": 0, "ttft_ms": {"p50": 100.0, "p95": 120.0}, "requests_per_s": 10.0}
+    (tmp_path / "a.json").write_text(json.dumps(base))
+    (tmp_path / "b.json").write_text(json.dumps({**base, "ttft_ms": {"p50": 200.0, "p95": 240.0}}))
+    assert run_cli("bench", "compare", str(tmp_path / "a.json"), str(tmp_path / "a.json")).code == 0
+    r = run_cli("bench", "compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--threshold", "10")
+    assert r.code == 8 and "ttft_ms p50" in r.stderr
+    assert run_cli("bench", "compare", str(tmp_path / "a.json"), str(tmp_path / "missing.json")).code == 2
+
+
+def test_end_to_end_sse_and_ws(server, tmp_path):
+    recs = tmp_path / "r.ndjson"
+    r = run_cli(
+        "bench",
+        "--url",
+        server.url + "/api/chat/stream",
+        "--requests",
+        "6",
+        "--concurrency",
+        "3",
+        "-o",
+        "json",
+        "-q",
+        "--records",
+        str(recs),
+    )
+    assert r.code == 0, r.stderr
+    s = json.loads(r.out)
+    assert s["ok"] == 6 and s["ttft_ms"]["p50"] >= 0 and s["tokens_source"] == {"usage": 6}
+    assert len(recs.read_text().splitlines()) == 6
+    r = run_cli(
+        "bench", "--url", server.url + "/api/chat/ws", "--transport", "ws", "--requests", "4", "--concurrency", "2", "-o", "ndjson", "-q"
+    )
+    lines = r.lines()
+    assert r.code == 0 and len(lines) == 5 and lines[-1]["ok"] == 4
+
+
+def test_failures_are_counted(server):
+    r = run_cli(
+        "bench", "--url", server.url + "/api/chat/stream", "--requests", "4", "-H", "X-Streamchat-Fault: status=503", "-o", "json", "-q"
+    )
+    s = json.loads(r.out)
+    assert s["failed"] == 4 and s["errors"] == {"http_503": 4} and s["ttft_ms"] is None
