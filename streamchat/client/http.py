@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpcore
@@ -26,6 +25,7 @@ from ..errors import (
     UsageError,
 )
 from ..protocol.chunked import ChunkedDecoder
+from .options import ConnectionOptions
 from .retry import RETRY_STATUSES, backoff_delay, parse_retry_after
 from .status import http_status_error
 
@@ -34,16 +34,8 @@ BODY_READ = 256 * 1024  # one socket read: large, so a burst of tokens is decode
 
 
 @dataclass
-class HTTPOptions:
-    connect_timeout: float = 30.0
-    read_timeout: float = 60.0
-    retries: int = 3
+class HTTPOptions(ConnectionOptions):
     max_response_size: int = 10 * 1024 * 1024
-    insecure: bool = False
-    cacert: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    notice: Callable[[str], None] = lambda line: None
-    sleep: Callable[[float], None] = time.sleep
 
 
 class _HookedStream(httpcore.NetworkStream):

@@ -11,7 +11,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.client import ClientProtocol
@@ -32,6 +32,7 @@ from ..errors import (
     StreamTimeoutError,
     UsageError,
 )
+from .options import ConnectionOptions
 from .retry import parse_retry_after
 from .status import http_status_error
 
@@ -39,17 +40,10 @@ READ_SIZE = 256 * 1024
 
 
 @dataclass
-class WSOptions:
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+class WSOptions(ConnectionOptions):
+    connect_timeout: float = 10.0  # the seed's WebSocket default
     ping_interval: float = 30.0
     max_message_size: int = 50 * 1024 * 1024
-    retries: int = 3
-    insecure: bool = False
-    cacert: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    notice: Callable[[str], None] = lambda line: None
-    sleep: Callable[[float], None] = time.sleep
 
 
 def to_ws_url(url: str) -> str:
