@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -176,6 +175,8 @@ def silent_ws_server() -> tuple[socket.socket, int]:
     """Completes the handshake, then never answers anything (not even pings)."""
     from websockets.server import ServerProtocol
 
+    from streamchat.server.raw import accept_forever
+
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
@@ -196,15 +197,7 @@ def silent_ws_server() -> tuple[socket.socket, int]:
                         pass  # swallow pings and requests: no pong, no reply
                     return
 
-    def accept():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    accept_forever(listener, handle)
     return listener, listener.getsockname()[1]
 
 

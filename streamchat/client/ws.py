@@ -25,7 +25,6 @@ from .. import __version__
 from ..errors import (
     AuthError,
     ConnectionLostError,
-    HTTPStatusError,
     ProtocolError,
     ServerReportedError,
     StreamchatError,
@@ -352,4 +351,4 @@ class WSConnection:
         return messages
 
 
-__all__ = ["HTTPStatusError", "WSConnection", "WSOptions", "closed_error", "to_ws_url"]
+__all__ = ["WSConnection", "WSOptions", "closed_error", "to_ws_url"]

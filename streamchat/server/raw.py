@@ -9,8 +9,22 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+
+def accept_forever(sock: socket.socket, handle: Callable[[socket.socket], None]) -> None:
+    """Serve each accepted connection on its own daemon thread, until ``sock`` is closed."""
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
 
 
 def frame(body: bytes, framing: str, pieces: int = 1) -> bytes:
@@ -50,7 +64,6 @@ def raw_server(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(8)
-    stop = threading.Event()
 
     def handle(conn: socket.socket) -> None:
         with conn:
@@ -76,20 +89,10 @@ def raw_server(
             except OSError:
                 pass
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
+    accept_forever(sock, handle)
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
     finally:
-        stop.set()
         sock.close()
 
 
@@ -150,15 +153,7 @@ def raw_ws_server(messages: list[bytes]) -> Iterator[str]:
                 if not data:
                     return
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    accept_forever(sock, handle)
     try:
         yield f"ws://127.0.0.1:{sock.getsockname()[1]}/api/chat/ws"
     finally:

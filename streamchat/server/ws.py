@@ -55,7 +55,7 @@ class WebSocketEndpoints:
         self.close_codes: list[int] = []  # close codes the clients sent
         self.users: dict[str, dict[str, list[Any]]] = {}
 
-    async def _handshake(self, websocket: WebSocket, token_from_query: bool = False) -> Fault | None:
+    async def _handshake(self, websocket: WebSocket) -> Fault | None:
         """Auth and handshake faults; None when the connection was refused."""
         try:
             fault = parse_fault(websocket.headers.get("x-streamchat-fault") or websocket.query_params.get("fault"))
@@ -164,7 +164,7 @@ class WebSocketEndpoints:
     # -- the hybrid control channel -------------------------------------------------------------
 
     async def control(self, websocket: WebSocket) -> None:
-        fault = await self._handshake(websocket, token_from_query=True)
+        fault = await self._handshake(websocket)
         if fault is None:
             return
         user_id = websocket.path_params["user_id"]
