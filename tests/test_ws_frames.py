@@ -57,3 +57,48 @@ def test_close_frame_goes_to_the_protocol():
     msgs = conn._split_frames(ws_frames([b"bye"]) + frame(0x8, (1011).to_bytes(2, "big") + b"boom"))
     assert msgs == ["bye"]
     assert conn.protocol.close_rcvd.code == 1011
+
+
+def test_frames_in_the_same_read_as_the_handshake_response_are_kept():
+    """A fast server (a camera at fps=0) can put its first frames, even its close, in the 101's packet."""
+    import socket
+    import threading
+
+    from websockets.http11 import Request
+    from websockets.server import ServerProtocol
+
+    from streamchat.errors import StreamchatError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        proto = ServerProtocol()
+        with conn:
+            while True:
+                proto.receive_data(conn.recv(65536))
+                requests = [e for e in proto.events_received() if isinstance(e, Request)]
+                if requests:
+                    break
+            proto.send_response(proto.accept(requests[0]))
+            head = b"".join(proto.data_to_send())
+            conn.sendall(head + ws_frames([b"one", b"two", b"three"]) + frame(0x8, (1000).to_bytes(2, "big")))
+            conn.recv(65536)  # the client's close reply
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    conn = WSConnection(f"ws://127.0.0.1:{listener.getsockname()[1]}/x", WSOptions(read_timeout=5))
+    conn.open()
+    got = []
+    try:
+        while True:
+            got += conn.receive()
+    except StreamchatError as exc:
+        closed = str(exc)
+    assert got == ["one", "two", "three"]
+    assert "1000" in closed
+    conn.close()
+    thread.join(5)
+    listener.close()

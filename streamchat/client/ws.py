@@ -132,12 +132,18 @@ class WSConnection:
                 self.protocol.receive_data(data)
             else:
                 self.protocol.receive_eof()
-            for event in self.protocol.events_received():
+            events = self.protocol.events_received()
+            for index, event in enumerate(events):
                 if isinstance(event, Response):
                     self._check_handshake(event)
                     self.opened = True
                     self._last_data = self._last_ping = time.monotonic()
-                    self._frames_to_messages(self.protocol.events_received())
+                    # Frames that came in the same read as the handshake response are the first
+                    # messages: keep them (a fast server's first frames were lost here).
+                    self.leftover = self._frames_to_messages(events[index + 1 :] + self.protocol.events_received())
+                    self._send_pending()  # the answer to a close that came along
+                    if self.protocol.state is not State.OPEN:
+                        self._closed = True
                     return
             if not data:
                 raise ConnectionLostError(f"{self._where()} closed the connection during the WebSocket handshake")
