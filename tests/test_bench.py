@@ -99,3 +99,61 @@ def test_failures_are_counted(server):
     )
     s = json.loads(r.out)
     assert s["failed"] == 4 and s["errors"] == {"http_503": 4} and s["ttft_ms"] is None
+
+
+# -- the raw HTTP/1.1 client bench uses, on every body framing a server may choose ----------------
+
+OPENAI_STREAM = (
+    b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % w for w in (b"a", b"b", b"c"))
+    + b'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":3}}\n\ndata: [DONE]\n\n'
+)
+
+
+def _load(url, **kw):
+    import asyncio
+
+    from streamchat.bench.runner import LoadSpec, run_load
+    from streamchat.protocol.requests import ChatRequest
+
+    spec = LoadSpec(url, dialect=kw.pop("dialect", "openai"), prompts=[ChatRequest(message="hi", model_id="m")], **kw)
+    records, wall, _lag = asyncio.run(run_load(spec))
+    return records
+
+
+def test_raw_client_reads_every_framing_in_any_number_of_pieces():
+    import pytest
+
+    from streamchat.server.raw import raw_server
+
+    for framing in ("chunked", "length", "close"):
+        for pieces in (1, 7, len(OPENAI_STREAM)):
+            with raw_server(OPENAI_STREAM, framing=framing, pieces=pieces) as url:
+                records = _load(url, requests=3, concurrency=2)
+            assert [r["status"] for r in records] == ["ok"] * 3, (framing, pieces)
+            assert all(r["output_tokens"] == 3 and r["tokens_source"] == "usage" and len(r["itl_ms"]) == 2 for r in records)
+    with pytest.raises(Exception):  # noqa: B017 - a URL that is not http(s) is refused up front
+        _load("ftp://127.0.0.1/x", requests=1)
+
+
+def test_raw_client_counts_truncation_and_status_errors():
+    from streamchat.server.raw import raw_server
+
+    with raw_server(OPENAI_STREAM, framing="chunked", truncate=60) as url:
+        records = _load(url, requests=2, concurrency=1)
+    assert {r["status"] for r in records} == {"connection"} and all("ttft_ms" not in r for r in records)
+    with raw_server(OPENAI_STREAM, framing="close", truncate=60) as url:
+        records = _load(url, requests=2, concurrency=1)
+    assert {r["status"] for r in records} == {"truncated"}  # a close-delimited body ended before [DONE]
+    with raw_server(b'{"error":"busy"}', framing="length", status="429 Too Many Requests", content_type="application/json") as url:
+        records = _load(url, requests=2, concurrency=1)
+    assert {r["status"] for r in records} == {"http_429"}
+
+
+def test_keep_alive_reuses_one_connection_a_lane(server):
+    before = len(server.app.state.reference.seen)
+    records = _load(server.url + "/api/chat/stream", dialect="streamchat", requests=8, concurrency=2, warmup=2)
+    assert [r["id"] for r in sorted(records, key=lambda r: r["id"])] == list(range(8))
+    assert all(r["status"] == "ok" for r in records)
+    seen = list(server.app.state.reference.seen)[before:]
+    assert len(seen) == 10  # warmup requests were sent, not recorded
+    assert len({r.client for r in seen}) == 2  # two lanes, two keep-alive connections

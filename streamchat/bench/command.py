@@ -41,6 +41,7 @@ class BenchArgs:
     server_ttft_ms: float
     server_itl_ms: float
     server_tokens: int
+    server_workers: int
     quiet: bool
 
 
@@ -100,6 +101,8 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
         str(args.server_itl_ms),
         "--reply-tokens",
         str(args.server_tokens),
+        "--workers",
+        str(args.server_workers),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ})
     try:

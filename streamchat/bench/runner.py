@@ -1,8 +1,10 @@
-"""The bench load generator: asyncio, one task per request, monotonic timestamps at byte arrival.
+"""The bench load generator: asyncio, monotonic timestamps taken at byte arrival, before parsing.
 
-Timers start at the intended send time as well as the actual one (coordinated omission shows up as
-``schedule_lag_ms``); the connection pool is sized to the concurrency; an event-loop lag probe says
-whether the client itself was too busy to measure well.
+A closed loop runs ``concurrency`` lanes back to back; an open loop (``rate``) starts each request at
+its intended arrival time. Timers start at the intended time as well as the actual one, so time spent
+queued in the client shows up as ``schedule_lag_ms`` (no coordinated omission). Connections are
+never capped below the concurrency; an event-loop lag probe says whether the client itself was too
+busy to measure well. Warmup requests run first and stay out of the records and the wall time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import json
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,17 +21,20 @@ from ..errors import StreamchatError
 from ..protocol.normalize import Normalizer
 from ..protocol.requests import ChatRequest, http_request, ws_frame
 from ..protocol.sse import SSEDecoder
+from .http1 import ConnectionPool, Target, encode_request
 
 _TOKEN_EVENTS = ("content", "reasoning")
 
 
 @dataclass
 class LoadSpec:
+    """One process's share of the load; plain data, so it crosses to worker processes as JSON."""
+
     url: str
     dialect: str = "streamchat"
     transport: str = "sse"
     requests: int = 100
-    concurrency: int = 8
+    concurrency: int | None = 8  # None with --rate: no cap on requests in flight
     rate: float | None = None
     arrival: str = "poisson"
     duration: float | None = None
@@ -38,6 +44,17 @@ class LoadSpec:
     read_timeout: float = 60.0
     connect_timeout: float = 10.0
     seed: int = 0
+    first_id: int = 0  # this share's first record id (workers hold disjoint blocks)
+    phase: float = 0.0  # seconds before this share's first arrival (constant arrivals across workers)
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["prompts"] = [p.model_dump(exclude_none=True) for p in self.prompts]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoadSpec:
+        return cls(**{**data, "prompts": [ChatRequest.model_validate(p) for p in data.get("prompts", [])]})
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -105,24 +122,34 @@ def _take(timeline: Timeline, events: list[Any], now: float) -> bool:
     return False
 
 
-async def _sse_request(client: Any, spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
+async def _sse_request(pool: ConnectionPool, spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
     method, url, body = http_request(spec.dialect, spec.url, request)
+    headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "streamchat-bench", **spec.headers}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    raw = encode_request(method, pool.target, Target.path_of(url), headers, payload)
     normalizer = Normalizer(spec.dialect)
     decoder = SSEDecoder()
-    headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity", **spec.headers}
-    async with client.stream(method, url, json=body, headers=headers) as response:
-        if response.status_code >= 400:
-            await response.aread()
-            raise RuntimeError(f"http_{response.status_code}")
-        async for chunk in response.aiter_raw():
-            now = time.perf_counter()
-            for message in decoder.feed(chunk):
-                if _take(timeline, normalizer.sse(message.event, message.data), now):
-                    timeline.end = now
-                    return
-        done = normalizer.end_of_stream()
+
+    def sink(data: bytes, now: float) -> bool:
+        for message in decoder.feed(data):
+            if _take(timeline, normalizer.sse(message.event, message.data), now):
+                timeline.end = now
+                return True
+        return False
+
+    conn = await pool.acquire()
+    try:
+        await conn.exchange(raw, sink, spec.read_timeout)
+    except BaseException:
+        pool.discard(conn)
+        raise
+    pool.release(conn)
+    if not timeline.done and timeline.error is None:
         timeline.end = time.perf_counter()
-        if done is not None:
+        if normalizer.end_of_stream() is not None:
             timeline.done = True
 
 
@@ -149,61 +176,113 @@ async def _loop_lag(samples: list[float], stop: asyncio.Event, period: float = 0
         samples.append((time.perf_counter() - start - period) * 1000.0)
 
 
-async def run_load(spec: LoadSpec, on_record: Any = None) -> tuple[list[dict[str, Any]], float, list[float]]:
-    """Run the load; returns (records of measured requests, wall seconds, event-loop lag samples in ms)."""
-    import httpx
+class _Load:
+    """Runs requests for one spec; each finished measured request becomes a record."""
 
-    rng = random.Random(spec.seed)
-    total = spec.warmup + spec.requests
-    limits = httpx.Limits(max_connections=spec.concurrency + 8, max_keepalive_connections=spec.concurrency + 8)
-    timeout = httpx.Timeout(spec.read_timeout, connect=spec.connect_timeout)
-    semaphore = asyncio.Semaphore(spec.concurrency)
-    records: list[dict[str, Any]] = []
-    lag: list[float] = []
-    stop = asyncio.Event()
-    probe = asyncio.ensure_future(_loop_lag(lag, stop))
-    start = time.perf_counter()
-    deadline = start + spec.duration if spec.duration else None
+    def __init__(self, spec: LoadSpec, on_record: Callable[[dict[str, Any]], None] | None) -> None:
+        self.spec = spec
+        self.on_record = on_record
+        self.records: list[dict[str, Any]] = []
+        self.pool = ConnectionPool(Target(spec.url), spec.connect_timeout) if spec.transport != "ws" else None
+        self.deadline: float | None = None
 
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False, http2=False) as client:
+    async def one(self, index: int, intended: float, measured: bool) -> None:
+        spec = self.spec
+        request = spec.prompts[(spec.first_id + index) % len(spec.prompts)]
+        timeline = Timeline(intended, time.perf_counter())
+        try:
+            if self.pool is None:
+                await _ws_request(spec, request, timeline)
+            else:
+                await _sse_request(self.pool, spec, request, timeline)
+            status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
+        except Exception as exc:  # noqa: BLE001 - every failure is a counted kind, never a crash
+            text = str(exc)
+            status = text if text.startswith("http_") else _error_kind(exc)
+            timeline.error = text or type(exc).__name__
+        if measured:
+            record = {"id": spec.first_id + index, **timeline.record(status)}
+            self.records.append(record)
+            if self.on_record is not None:
+                self.on_record(record)
 
-        async def one(index: int, intended: float) -> None:
+    def _expired(self) -> bool:
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+    async def closed_loop(self, count: int, concurrency: int, measured: bool) -> None:
+        """``concurrency`` lanes; a lane's next request is intended the moment its last one ended."""
+        indices = iter(range(count))
+
+        async def lane() -> None:
+            intended = time.perf_counter()
+            for index in indices:  # shared: each index is taken by exactly one lane
+                if measured and self._expired():
+                    return
+                await self.one(index, intended, measured)
+                intended = time.perf_counter()
+
+        await asyncio.gather(*(lane() for _ in range(min(concurrency, count))))
+
+    async def open_loop(self, count: int, rate: float, start: float) -> None:
+        """Arrivals at intended times; a request waiting for a free slot keeps its intended time."""
+        spec = self.spec
+        rng = random.Random(spec.seed)
+        cap = asyncio.Semaphore(spec.concurrency) if spec.concurrency else None
+        tasks: set[asyncio.Future[None]] = set()
+
+        async def arrive(index: int, intended: float) -> None:
+            if cap is None:
+                await self.one(index, intended, True)
+                return
+            async with cap:
+                if not self._expired():
+                    await self.one(index, intended, True)
+
+        offset = spec.phase
+        for index in range(count):
+            if index:
+                offset += rng.expovariate(rate) if spec.arrival == "poisson" else 1.0 / rate
+            intended = start + offset
             delay = intended - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            async with semaphore:
-                if deadline is not None and time.perf_counter() > deadline:
-                    return
-                request = spec.prompts[index % len(spec.prompts)]
-                timeline = Timeline(intended, time.perf_counter())
-                try:
-                    if spec.transport == "ws":
-                        await _ws_request(spec, request, timeline)
-                    else:
-                        await _sse_request(client, spec, request, timeline)
-                    status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
-                except Exception as exc:  # noqa: BLE001 - every failure is a counted kind, never a crash
-                    text = str(exc)
-                    status = text if text.startswith("http_") else _error_kind(exc)
-                    timeline.error = text or type(exc).__name__
-                if index >= spec.warmup:
-                    record = {"id": index - spec.warmup, **timeline.record(status)}
-                    records.append(record)
-                    if on_record is not None:
-                        on_record(record)
+            if self._expired():
+                break
+            task = asyncio.ensure_future(arrive(index, intended))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks)
 
-        tasks = []
-        offset = 0.0
-        for index in range(total):
-            if spec.rate:
-                gap = rng.expovariate(spec.rate) if spec.arrival == "poisson" else 1.0 / spec.rate
-                offset += gap if index else 0.0
-                intended = start + offset
-            else:
-                intended = time.perf_counter()  # closed loop: intended = when a slot is asked for
-            tasks.append(asyncio.ensure_future(one(index, intended)))
-        await asyncio.gather(*tasks)
-    wall = time.perf_counter() - start
-    stop.set()
-    await probe
-    return records, wall, lag
+
+async def run_load(
+    spec: LoadSpec,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    before_measure: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[list[dict[str, Any]], float, list[float]]:
+    """Warm up, then run the measured load; returns (records, measured wall seconds, loop-lag samples in ms).
+
+    ``before_measure`` is awaited between the two (worker processes wait there for a common start).
+    """
+    load = _Load(spec, on_record)
+    try:
+        if spec.warmup:
+            await load.closed_loop(spec.warmup, spec.concurrency or 8, measured=False)
+        if before_measure is not None:
+            await before_measure()
+        lag: list[float] = []
+        stop = asyncio.Event()
+        probe = asyncio.ensure_future(_loop_lag(lag, stop))
+        start = time.perf_counter()
+        load.deadline = start + spec.duration if spec.duration else None
+        if spec.rate:
+            await load.open_loop(spec.requests, spec.rate, start)
+        else:
+            await load.closed_loop(spec.requests, spec.concurrency or 8, measured=True)
+        wall = time.perf_counter() - start
+        stop.set()
+        await probe
+    finally:
+        if load.pool is not None:
+            load.pool.close()
+    return load.records, wall, lag

@@ -52,6 +52,9 @@ def bench(
     server_ttft_ms: Annotated[float, typer.Option("--server-ttft-ms", min=0, help="Built-in server only: configured TTFT.")] = 50.0,
     server_itl_ms: Annotated[float, typer.Option("--server-itl-ms", min=0, help="Built-in server only: configured ITL.")] = 10.0,
     server_tokens: Annotated[int, typer.Option("--server-tokens", min=1, help="Built-in server only: tokens a reply.")] = 64,
+    server_workers: Annotated[
+        int, typer.Option("--server-workers", min=1, max=64, help="Built-in server only: its processes (serve --workers).")
+    ] = 2,
     quiet: o.Quiet = False,
 ) -> int:
     """Load-test a streaming chat endpoint and report latency and throughput."""

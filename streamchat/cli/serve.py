@@ -13,6 +13,7 @@ Examples:
 
   streamchat serve --port 8000
   streamchat serve --port 0 --itl-ms 5 --reply-tokens 200      # fast and long
+  streamchat serve --workers 2 --reply-tokens 128 --itl-ms 10   # enough to keep up with bench at 64 streams
   curl -N -H 'X-Streamchat-Fault: drop-after=5' -d '{"message":"hi"}' http://127.0.0.1:8000/api/chat/stream
 """
 
@@ -36,17 +37,16 @@ def serve(
     fps: Annotated[float, typer.Option("--fps", min=0, help="Camera frames per second (0 = as fast as possible).")] = 10.0,
     width: Annotated[int, typer.Option("--width", min=16, max=7680, help="Camera frame width.")] = 640,
     height: Annotated[int, typer.Option("--height", min=16, max=4320, help="Camera frame height.")] = 360,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Processes accepting on the one port (for load tests; state is per process).")
+    ] = 1,
 ) -> int:
     """Run the built-in reference server (every protocol, plus fault knobs)."""
-    import asyncio
     import sys
 
-    import uvicorn
-
     from ..errors import UsageError
-    from ..server.app import create_app
     from ..server.config import ServerConfig
-    from ..server.embedded import bind, quiet_logging, uvicorn_config
+    from ..server.embedded import bind, run_foreground
 
     config = ServerConfig.with_rate(
         tokens_per_second,
@@ -61,22 +61,15 @@ def serve(
         height=height,
     )
     try:
-        sock = bind(host, port)
+        sock = bind(host, port, reuse_port=workers > 1)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    quiet_logging(silent=False)
-    server = uvicorn.Server(uvicorn_config(create_app(config).state.asgi, silent=not access_log, access_log=access_log))
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
 
-    async def announce_and_serve() -> None:
-        task = asyncio.ensure_future(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
-            await asyncio.sleep(0.01)
-        if server.started:
-            sys.stdout.write(f"listening on http://{shown}:{bound_port}\n")
-            sys.stdout.flush()
-        await task
+    def announce() -> None:
+        sys.stdout.write(f"listening on http://{shown}:{bound_port}\n")
+        sys.stdout.flush()
 
-    asyncio.run(announce_and_serve())
+    run_foreground(config, sock, workers=workers, access_log=access_log, on_ready=announce)
     return 0

@@ -12,7 +12,7 @@ from typing import Any
 import socketio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from ..errors import UsageError
@@ -21,7 +21,9 @@ from .config import ServerConfig
 from .faults import DropConnection, Fault, FaultCounter, parse_fault
 from .formats import AnthropicFormat, OpenAIFormat, PromptFormat, QueryFormat, StreamchatFormat
 from .openwebui import OpenWebUIEmulator
+from .pacing import Pacer
 from .replies import ReplyPlan, count_tokens, plan_reply
+from .streaming import EventStream
 from .ws import WebSocketEndpoints
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -51,6 +53,7 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    client: tuple[str, int] | None = None  # the peer address: which connection carried it
 
 
 class ReferenceServer:
@@ -65,7 +68,9 @@ class ReferenceServer:
     async def _check(self, request: Request) -> tuple[Fault, Response | None]:
         """Auth and injected status: a response to send instead of the reply, if any."""
         body = await request.body()
-        self.seen.append(SeenRequest(request.method, request.url.path, dict(request.headers), body))
+        self.seen.append(
+            SeenRequest(request.method, request.url.path, dict(request.headers), body, request.client and tuple(request.client))
+        )
         try:
             fault = parse_fault(request.headers.get("x-streamchat-fault") or request.query_params.get("fault"))
         except UsageError as exc:
@@ -97,18 +102,17 @@ class ReferenceServer:
             prompt_tokens=prompt_tokens,
         )
 
-    def _stream(self, fmt: StreamchatFormat, plan: ReplyPlan, fault: Fault) -> Response:
+    def _stream(self, request: Request, fmt: StreamchatFormat, plan: ReplyPlan, fault: Fault) -> Response:
         if fault.content_type:
             return Response("<html><body>not a stream</body></html>", media_type=fault.content_type)
         if fault.empty:
             return Response(b"", media_type="text/event-stream", headers=SSE_HEADERS)
-        return StreamingResponse(self._events(fmt, plan, fault), media_type="text/event-stream", headers=SSE_HEADERS)
+        return EventStream(self._events(fmt, plan, fault, getattr(request.state, "arrival", None)), SSE_HEADERS)
 
-    async def _events(self, fmt: StreamchatFormat, plan: ReplyPlan, fault: Fault) -> AsyncIterator[bytes]:
+    async def _events(self, fmt: StreamchatFormat, plan: ReplyPlan, fault: Fault, arrival: float | None) -> AsyncIterator[bytes]:
         cfg = self.config
-        itl = cfg.itl_ms / 1000.0
-        if cfg.ttft_ms > 0:
-            await asyncio.sleep(cfg.ttft_ms / 1000.0)
+        pacer = Pacer(cfg.ttft_ms, cfg.itl_ms, arrival)
+        await pacer.before(0)
         start = time.perf_counter()
         head = fmt.start()
         if fault.garbage:
@@ -131,10 +135,8 @@ class ReferenceServer:
             if fault.error_after is not None and sent >= fault.error_after:
                 yield fmt.error(f"injected error after {sent} tokens", "injected")
                 return
-            if sent and itl > 0:
-                await asyncio.sleep(itl)
-            elif sent % 64 == 63:
-                await asyncio.sleep(0)  # let other streams run when there is no pacing
+            if sent:
+                await pacer.before(sent)
             yield fmt.reasoning(text) if is_reasoning else fmt.content(text)
             sent += 1
         if fault.drop_after is not None and sent >= fault.drop_after:
@@ -178,7 +180,7 @@ class ReferenceServer:
         prompt = count_tokens(message) + sum(count_tokens(_text_of(m.get("content"))) for m in history if isinstance(m, dict))
         prompt += count_tokens(body.get("system_prompt") or "")
         plan = self._plan(message, model, body.get("max_tokens"), prompt)
-        return self._stream(StreamchatFormat(model), plan, fault)
+        return self._stream(request, StreamchatFormat(model), plan, fault)
 
     async def openai(self, request: Request) -> Response:
         fault, early = await self._check(request)
@@ -199,7 +201,7 @@ class ReferenceServer:
             return JSONResponse(self._completion(model, plan))
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        return self._stream(OpenAIFormat(model, include_usage), plan, fault)
+        return self._stream(request, OpenAIFormat(model, include_usage), plan, fault)
 
     def _completion(self, model: str, plan: ReplyPlan) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(plan.content)}
@@ -229,7 +231,7 @@ class ReferenceServer:
         message = body.get("prompt")
         if not isinstance(message, str):
             return _error(422, "'prompt' (a string) is required", "bad_request")
-        return self._stream(PromptFormat("default"), self._plan(message, "default"), fault)
+        return self._stream(request, PromptFormat("default"), self._plan(message, "default"), fault)
 
     async def query(self, request: Request) -> Response:
         fault, early = await self._check(request)
@@ -238,7 +240,7 @@ class ReferenceServer:
         message = request.query_params.get("message")
         if message is None:
             return _error(422, "the 'message' query parameter is required", "bad_request")
-        return self._stream(QueryFormat("default"), self._plan(message, "default"), fault)
+        return self._stream(request, QueryFormat("default"), self._plan(message, "default"), fault)
 
     async def anthropic(self, request: Request) -> Response:
         fault, early = await self._check(request)
@@ -255,7 +257,7 @@ class ReferenceServer:
         message = _text_of(last.get("content"))
         prompt = sum(count_tokens(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
         plan = self._plan(message, model, body.get("max_tokens"), prompt)
-        return self._stream(AnthropicFormat(model, plan.input_tokens), plan, fault)
+        return self._stream(request, AnthropicFormat(model, plan.input_tokens), plan, fault)
 
     async def models(self, request: Request) -> Response:
         fault, early = await self._check(request)
@@ -300,5 +302,17 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     app.state.camera = camera
     server.app_state = app.state
     # what uvicorn runs: Socket.IO at /ws/socket.io, everything else to Starlette
-    app.state.asgi = socketio.ASGIApp(owui.sio, other_asgi_app=app, socketio_path="ws/socket.io")
+    app.state.asgi = _stamp_arrival(socketio.ASGIApp(owui.sio, other_asgi_app=app, socketio_path="ws/socket.io"))
+    return app
+
+
+def _stamp_arrival(asgi: Any) -> Any:
+    """Note when each HTTP request reached the application: the configured TTFT counts from there,
+    before routing and reading the body, so the server's own overhead stays out of bench's self-check."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["arrival"] = time.perf_counter()
+        await asgi(scope, receive, send)
+
     return app

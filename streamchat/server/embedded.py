@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -38,10 +40,12 @@ def quiet_logging(silent: bool) -> None:
         logging.getLogger("uvicorn.access").setLevel(logging.CRITICAL + 1)
 
 
-def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+def bind(host: str = "127.0.0.1", port: int = 0, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
     sock.set_inheritable(True)
@@ -110,3 +114,61 @@ def start_in_thread(config: ServerConfig | None = None, host: str = "127.0.0.1",
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     return RunningServer(f"http://{shown}:{bound_port}", server, thread, app)
+
+
+def _serve_until_stopped(config: ServerConfig, sock: socket.socket, access_log: bool, ready: Callable[[], None]) -> None:
+    quiet_logging(silent=not access_log)
+    server = uvicorn.Server(uvicorn_config(create_app(config).state.asgi, silent=not access_log, access_log=access_log))
+
+    async def serve() -> None:
+        task = asyncio.ensure_future(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            ready()
+        await task
+
+    asyncio.run(serve())
+
+
+def _worker_main(config: ServerConfig, sock: socket.socket, access_log: bool, ready: object) -> None:
+    _serve_until_stopped(config, sock, access_log, ready.set)  # type: ignore[attr-defined]
+
+
+def run_foreground(
+    config: ServerConfig, sock: socket.socket, *, workers: int = 1, access_log: bool = False, on_ready: Callable[[], None]
+) -> None:
+    """Serve until interrupted; ``on_ready`` once every process accepts connections.
+
+    With ``workers`` > 1, that many processes accept on the one listening socket (the kernel spreads
+    connections among them), so a load test's streams are not all paced by one event loop. Each
+    process keeps its own state: fault counters and recorded requests are per process.
+    """
+    if workers <= 1:
+        _serve_until_stopped(config, sock, access_log, on_ready)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    ready = [context.Event() for _ in range(workers)]
+    # One listening socket a process on the same port (SO_REUSEPORT): the kernel spreads new
+    # connections evenly, where processes sharing one socket let whichever woke first take a burst.
+    sockets = [sock] + [bind(*sock.getsockname()[:2], reuse_port=True) for _ in range(workers - 1)]
+    processes = [
+        context.Process(target=_worker_main, args=(config, each, access_log, event), daemon=True)
+        for each, event in zip(sockets, ready, strict=True)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for event, process in zip(ready, processes, strict=True):
+            while not event.wait(0.05):
+                if not process.is_alive():
+                    raise RuntimeError("a server worker process exited while starting")
+        on_ready()
+        while all(process.is_alive() for process in processes):
+            processes[0].join(0.2)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from dataclasses import dataclass
@@ -71,6 +72,19 @@ def count_tokens(text: str) -> int:
     return max(1, len(text.split())) if text else 0
 
 
+@functools.lru_cache(maxsize=256)
+def _reply_words(seed: int, model: str, message: str, reply_tokens: int) -> tuple[str, ...]:
+    """The reply's tokens; cached, since a load test asks the same prompt over and over."""
+    digest = hashlib.sha256(f"{seed}\x00{model}\x00{message}".encode("utf-8", "replace")).digest()
+    rng = random.Random(digest)
+    words = [rng.choice(_WORDS) for _ in range(max(0, reply_tokens))]
+    content = [(w if i == 0 else " " + w) for i, w in enumerate(words)]
+    if content:
+        content[0] = content[0][:1].upper() + content[0][1:]
+        content[-1] += "."
+    return tuple(content)
+
+
 def plan_reply(
     message: str,
     model: str,
@@ -81,13 +95,7 @@ def plan_reply(
     reasoning: bool = False,
     prompt_tokens: int | None = None,
 ) -> ReplyPlan:
-    digest = hashlib.sha256(f"{seed}\x00{model}\x00{message}".encode("utf-8", "replace")).digest()
-    rng = random.Random(digest)
-    words = [rng.choice(_WORDS) for _ in range(max(0, reply_tokens))]
-    content = [(w if i == 0 else " " + w) for i, w in enumerate(words)]
-    if content:
-        content[0] = content[0][:1].upper() + content[0][1:]
-        content[-1] += "."
+    content = list(_reply_words(seed, model, message, reply_tokens))
     thoughts = list(_THOUGHTS) if reasoning or "reason" in model.lower() else []
     finish = "stop"
     if max_tokens is not None and len(content) > max_tokens:

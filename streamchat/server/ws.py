@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import UsageError
 from .faults import Fault, parse_fault
+from .pacing import Pacer
 from .replies import count_tokens
 
 if TYPE_CHECKING:
@@ -111,12 +112,12 @@ class WebSocketEndpoints:
     async def _reply(self, websocket: WebSocket, request: dict[str, Any], fault: Fault) -> bool:
         """Stream one turn; False when a fault ended the connection."""
         cfg = self.server.config
+        pacer = Pacer(cfg.ttft_ms, cfg.itl_ms)  # the turn's clock starts when its request arrived
         history = request.get("history") if isinstance(request.get("history"), list) else []
         prompt = count_tokens(request["message"]) + sum(count_tokens(str(m.get("content", ""))) for m in history if isinstance(m, dict))
         model = str(request.get("model_id") or "deepseek/deepseek-chat")
         plan = self.server._plan(request["message"], model, request.get("max_tokens"), prompt)
-        if cfg.ttft_ms > 0:
-            await asyncio.sleep(cfg.ttft_ms / 1000.0)
+        await pacer.before(0)
         if fault.oversize:
             await websocket.send_text(_frame({"type": "content", "text": "x" * fault.oversize}))
         loop = asyncio.get_running_loop()
@@ -128,8 +129,8 @@ class WebSocketEndpoints:
                 return outcome is _TURN_OVER
             if sent == len(tokens):
                 break
-            if sent and cfg.itl_ms > 0:
-                await asyncio.sleep(cfg.itl_ms / 1000.0)
+            if sent:
+                await pacer.before(sent)
             kind, text = tokens[sent]
             await websocket.send_text(_frame({"type": kind, "text": text}))
         elapsed = loop.time() - start
