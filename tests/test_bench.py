@@ -157,3 +157,79 @@ def test_keep_alive_reuses_one_connection_a_lane(server):
     seen = list(server.app.state.reference.seen)[before:]
     assert len(seen) == 10  # warmup requests were sent, not recorded
     assert len({r.client for r in seen}) == 2  # two lanes, two keep-alive connections
+
+
+# -- worker processes: split, merge, failures -----------------------------------------------------
+
+
+def test_split_shares_add_up_to_the_whole_load():
+    from streamchat.bench.runner import LoadSpec
+    from streamchat.bench.workers import split
+
+    spec = LoadSpec("http://127.0.0.1:1/x", requests=10, concurrency=5, warmup=3)
+    shares = split(spec, 3)
+    assert [s.requests for s in shares] == [4, 3, 3] and [s.concurrency for s in shares] == [2, 2, 1]
+    assert [s.first_id for s in shares] == [0, 4, 7] and sum(s.warmup for s in shares) == 3
+    assert len(split(LoadSpec("http://127.0.0.1:1/x", requests=10, concurrency=2), 4)) == 2  # never more workers than lanes
+    rated = split(LoadSpec("http://127.0.0.1:1/x", requests=9, concurrency=None, rate=30.0, arrival="constant"), 3)
+    assert [s.rate for s in rated] == [10.0] * 3 and [round(s.phase, 6) for s in rated] == [0.0, round(1 / 30, 6), round(2 / 30, 6)]
+
+
+def test_workers_merge_exactly(server, tmp_path):
+    from streamchat.bench.metrics import summarise
+
+    recs = tmp_path / "r.ndjson"
+    r = run_cli(
+        "bench", "--url", server.url + "/api/chat/stream", "--requests", "12", "--concurrency", "4", "--workers", "2",
+        "--warmup", "2", "-o", "json", "-q", "--records", str(recs),
+    )  # fmt: skip
+    assert r.code == 0, r.stderr
+    summary = json.loads(r.out)
+    records = [json.loads(line) for line in recs.read_text().splitlines()]
+    assert sorted(rec["id"] for rec in records) == list(range(12)) and summary["workers"] == 2
+    again = summarise(records, summary["wall_s"])
+    for key in ("ok", "failed", "ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "output_tokens", "requests_per_s"):
+        assert again[key] == summary[key], key
+
+
+def test_a_failed_worker_is_reported_not_hidden(server):
+    import asyncio
+    from dataclasses import replace
+
+    from streamchat.bench.metrics import summarise
+    from streamchat.bench.runner import LoadSpec
+    from streamchat.bench.workers import WORKER_FAILED, run_processes, split
+    from streamchat.protocol.requests import ChatRequest
+
+    spec = LoadSpec(server.url + "/api/chat/stream", requests=6, concurrency=2, prompts=[ChatRequest(message="hi")])
+    good, bad = split(spec, 2)
+    bad = replace(bad, url="ftp://127.0.0.1:1/nowhere")  # this worker fails before its first request
+    seen = []
+    records, wall, _lag = asyncio.run(run_processes([good, bad], seen.append))
+    assert len(records) == len(seen) == 6
+    s = summarise(records, wall)
+    assert s["ok"] == 3 and s["errors"] == {WORKER_FAILED: 3}
+
+
+def test_rate_reports_achieved_against_target(server):
+    r = run_cli(
+        "bench", "--url", server.url + "/api/chat/stream", "--requests", "10", "--rate", "50", "--arrival", "constant", "-o", "json", "-q"
+    )  # fmt: skip
+    s = json.loads(r.out)
+    assert r.code == 0 and s["ok"] == 10 and s["target_rate"] == 50
+    assert 25 < s["achieved_rate"] < 75  # loose: this checks what is reported, not the machine's speed
+
+
+def test_histogram_bins_cover_every_value():
+    from streamchat.bench.metrics import histogram
+
+    values = [1.0, 2.0, 2.5, 9.0, 10.0]
+    rows = histogram(values, bins=3)
+    assert sum(c for _, _, c in rows) == 5 and rows[0][0] == 1.0 and rows[-1][1] == 10.0
+    assert histogram([4.0, 4.0]) == [(4.0, 4.0, 2)] and histogram([]) == []
+
+
+def test_table_on_stderr_has_histogram_and_self_check():
+    r = run_cli("bench", "--requests", "8", "--concurrency", "4", "--server-tokens", "8", "--server-itl-ms", "2", "--server-ttft-ms", "5")
+    assert r.code == 0, r.stderr
+    assert "ttft_ms histogram:" in r.stderr and "self-check ttft_ms" in r.stderr and not r.out

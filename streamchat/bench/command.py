@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CheckFailedError, UsageError
-from .metrics import STAT_KEYS, compare, summarise
+from .metrics import STAT_KEYS, compare, histogram, summarise
 
 LAG_WARN_MS = 5.0
 
@@ -28,7 +28,7 @@ class BenchArgs:
     model: str
     max_tokens: int | None
     requests: int
-    concurrency: int
+    concurrency: int | None
     rate: float | None
     arrival: str
     duration: float | None
@@ -43,6 +43,7 @@ class BenchArgs:
     server_tokens: int
     server_workers: int
     quiet: bool
+    workers: int = 1
 
 
 def load_prompts(args: BenchArgs) -> list[Any]:
@@ -122,23 +123,24 @@ def run_bench(args: BenchArgs) -> int:
     from ..cli.resolve import parse_headers
     from ..inputs import load_token_file
     from ..protocol.requests import infer_dialect
-    from .runner import LoadSpec, run_load
+    from .runner import LoadSpec
 
     prompts = load_prompts(args)
     headers = dict(parse_headers(args.header or []))
     token = load_token_file(args.token_file) if args.token_file else os.environ.get("STREAMCHAT_TOKEN")
     if token:
         headers.setdefault("Authorization", f"Bearer {token}")
+    concurrency = args.concurrency if args.concurrency is not None else (None if args.rate else 8)
     record_file = open(args.records, "w", encoding="utf-8") if args.records else None  # noqa: SIM115
+    progress = Progress(args.requests, enabled=not args.quiet and sys.stderr.isatty())
     try:
         with target(args) as (url, configured):
-            dialect = args.dialect or infer_dialect(url)
             spec = LoadSpec(
                 url,
-                dialect,
+                args.dialect or infer_dialect(url),
                 args.transport,
                 args.requests,
-                args.concurrency,
+                concurrency,
                 args.rate,
                 args.arrival,
                 args.duration,
@@ -155,16 +157,19 @@ def run_bench(args: BenchArgs) -> int:
                 if args.output == "ndjson":
                     sys.stdout.write(line + "\n")
                     sys.stdout.flush()
+                progress.update(record)
 
-            records, wall, lag = asyncio.run(run_load(spec, on_record))
+            records, wall, lag = asyncio.run(execute(spec, args.workers, on_record))
     finally:
+        progress.close()
         if record_file is not None:
             record_file.close()
     summary = summarise(records, wall)
     summary["client_loop_lag_ms"] = _lag(lag)
+    summary["workers"] = args.workers
     if args.rate:
         summary["target_rate"] = args.rate
-        summary["achieved_rate"] = len(records) / wall if wall > 0 else None
+        summary["achieved_rate"] = achieved_rate(records)
     if configured is not None:
         summary["self_check"] = {
             key: {"configured": value, "measured_minus_configured": _minus(summary.get(key), value)} for key, value in configured.items()
@@ -172,8 +177,60 @@ def run_bench(args: BenchArgs) -> int:
     if args.output in ("json", "ndjson"):
         sys.stdout.write(json.dumps(summary) + "\n")
     if not args.quiet:
-        sys.stderr.write(table(summary))
+        sys.stderr.write(table(summary, [r["ttft_ms"] for r in records if r.get("ttft_ms") is not None]))
     return 0
+
+
+def achieved_rate(records: list[dict[str, Any]]) -> float | None:
+    """Requests started per second, first start to last (what the arrival schedule achieved)."""
+    starts = sorted(r["start_s"] for r in records if r.get("start_s") is not None)
+    if len(starts) < 2 or starts[-1] <= starts[0]:
+        return None
+    return (len(starts) - 1) / (starts[-1] - starts[0])
+
+
+async def execute(spec: Any, workers: int, on_record: Any) -> tuple[list[dict[str, Any]], float, list[float]]:
+    """The load in this process, or split over ``workers`` processes and merged."""
+    from .runner import run_load
+    from .workers import run_processes, split
+
+    if workers <= 1:
+        return await run_load(spec, on_record)
+    return await run_processes(split(spec, workers), on_record)
+
+
+class Progress:
+    """A one-line progress bar on stderr (terminals only), redrawn at most ten times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = max(total, 1)
+        self.enabled = enabled
+        self.done = 0
+        self.failed = 0
+        self._drawn = 0.0
+
+    def update(self, record: dict[str, Any]) -> None:
+        self.done += 1
+        self.failed += record.get("status") != "ok"
+        if not self.enabled:
+            return
+        import time
+
+        now = time.monotonic()
+        if now - self._drawn < 0.1 and self.done < self.total:
+            return
+        self._drawn = now
+        filled = int(self.WIDTH * min(self.done, self.total) / self.total)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        sys.stderr.write(f"\r\x1b[2K[{bar}] {self.done}/{self.total} requests, {self.failed} failed")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._drawn:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
 
 
 def _lag(samples: list[float]) -> dict[str, Any]:
@@ -190,16 +247,21 @@ def _minus(stats: dict[str, float] | None, configured: float) -> dict[str, float
     return {k: stats[k] - configured for k in ("mean", "p50", "p95", "p99")}
 
 
-def table(summary: dict[str, Any]) -> str:
+def table(summary: dict[str, Any], ttfts: list[float] | None = None) -> str:
     lines = [
         f"requests: {summary['ok']} ok, {summary['failed']} failed {summary['errors'] or ''}".rstrip(),
         f"throughput: {summary['requests_per_s'] or 0:.2f} req/s, {summary['output_tokens_per_s'] or 0:.1f} output tokens/s over {summary['wall_s']:.2f} s",
-        f"{'ms':<16}" + "".join(f"{k:>9}" for k in STAT_KEYS),
     ]
+    if summary.get("target_rate"):
+        lines.append(f"rate: {summary['achieved_rate'] or 0:.2f} req/s achieved of {summary['target_rate']:g} targeted")
+    lines.append(f"{'ms':<16}" + "".join(f"{k:>9}" for k in STAT_KEYS))
     for key in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "schedule_lag_ms"):
         stats = summary.get(key)
         if stats:
             lines.append(f"{key:<16}" + "".join(f"{stats[k]:>9.1f}" for k in STAT_KEYS))
+    if ttfts:
+        lines.append("ttft_ms histogram:")
+        lines += [f"  {low:>9.1f} – {high:<9.1f} {bar} {count}" for low, high, count, bar in histogram_rows(ttfts)]
     lag = summary.get("client_loop_lag_ms") or {}
     if lag.get("warning"):
         lines.append(f"warning: the client's event loop lagged (p99 {lag['p99']:.1f} ms): latencies include client overhead")
@@ -210,6 +272,12 @@ def table(summary: dict[str, Any]) -> str:
             if diff:
                 lines.append(f"self-check {key}: measured − configured = mean {diff['mean']:+.1f} ms, p95 {diff['p95']:+.1f} ms")
     return "".join("streamchat: " + line + "\n" for line in lines)
+
+
+def histogram_rows(values: list[float], bins: int = 8, width: int = 30) -> list[tuple[float, float, int, str]]:
+    counts = histogram(values, bins)
+    top = max(count for _, _, count in counts) or 1
+    return [(low, high, count, "█" * max(1 if count else 0, round(width * count / top))) for low, high, count in counts]
 
 
 def compare_files(base_path: str, new_path: str, threshold: float) -> int:

@@ -42,6 +42,20 @@ def describe(values: list[float]) -> dict[str, float] | None:
     }
 
 
+def histogram(values: list[float], bins: int = 8) -> list[tuple[float, float, int]]:
+    """(low, high, count) for ``bins`` equal-width bins from min to max; the last bin includes max."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if high == low:
+        return [(low, high, len(values))]
+    step = (high - low) / bins
+    counts = [0] * bins
+    for value in values:
+        counts[min(int((value - low) / step), bins - 1)] += 1
+    return [(low + i * step, low + (i + 1) * step, counts[i]) for i in range(bins)]
+
+
 def tpot_ms(e2e_ms: float, ttft_ms: float, output_tokens: int) -> float | None:
     """Time per output token after the first: (e2e − ttft) / (tokens − 1); none for one token."""
     if output_tokens < 2:

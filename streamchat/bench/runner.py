@@ -185,6 +185,7 @@ class _Load:
         self.records: list[dict[str, Any]] = []
         self.pool = ConnectionPool(Target(spec.url), spec.connect_timeout) if spec.transport != "ws" else None
         self.deadline: float | None = None
+        self.start = time.perf_counter()  # of the measured part: records' start_s count from here
 
     async def one(self, index: int, intended: float, measured: bool) -> None:
         spec = self.spec
@@ -201,7 +202,7 @@ class _Load:
             status = text if text.startswith("http_") else _error_kind(exc)
             timeline.error = text or type(exc).__name__
         if measured:
-            record = {"id": spec.first_id + index, **timeline.record(status)}
+            record = {"id": spec.first_id + index, "start_s": timeline.sent - self.start, **timeline.record(status)}
             self.records.append(record)
             if self.on_record is not None:
                 self.on_record(record)
@@ -273,7 +274,7 @@ async def run_load(
         lag: list[float] = []
         stop = asyncio.Event()
         probe = asyncio.ensure_future(_loop_lag(lag, stop))
-        start = time.perf_counter()
+        start = load.start = time.perf_counter()
         load.deadline = start + spec.duration if spec.duration else None
         if spec.rate:
             await load.open_loop(spec.requests, spec.rate, start)

@@ -34,7 +34,10 @@ def bench(
     model: o.Model = "deepseek/deepseek-chat",
     max_tokens: o.MaxTokens = None,
     requests: Annotated[int, typer.Option("--requests", min=1, help="Measured requests.")] = 100,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at most.")] = 8,
+    concurrency: Annotated[
+        Optional[int], typer.Option("--concurrency", min=1, help="Requests in flight at most [default: 8; no cap with --rate].")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Processes sharing the load; records merge exactly.")] = 1,
     rate: Annotated[
         Optional[float], typer.Option("--rate", min=0.001, help="Send R requests/s (open loop) instead of back to back.")
     ] = None,
