@@ -56,6 +56,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     env.pop("NO_COLOR", None)
     env.pop("FORCE_COLOR", None)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["XDG_CONFIG_HOME"] = os.path.join(ROOT, "tests", "data", "no-config-here")  # a developer's own config must not leak in
     env.update(extra)
     return env
 

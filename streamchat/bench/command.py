@@ -44,6 +44,7 @@ class BenchArgs:
     server_workers: int
     quiet: bool
     workers: int = 1
+    profile: str | None = None
 
 
 def load_prompts(args: BenchArgs) -> list[Any]:
@@ -120,14 +121,16 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
 
 
 def run_bench(args: BenchArgs) -> int:
-    from ..cli.resolve import parse_headers
-    from ..inputs import load_token_file
+    from ..cli.resolve import ChatArgs, parse_headers, resolve_token
+    from ..env import Environment
     from ..protocol.requests import infer_dialect
     from .runner import LoadSpec
 
     prompts = load_prompts(args)
-    headers = dict(parse_headers(args.header or []))
-    token = load_token_file(args.token_file) if args.token_file else os.environ.get("STREAMCHAT_TOKEN")
+    # The token and headers resolve as chat's do: --token-file, STREAMCHAT_TOKEN, the profile's token_command.
+    connection = ChatArgs.from_locals({"token_file": args.token_file, "header": args.header, "profile": args.profile})
+    token = resolve_token(connection, Environment(), lambda line: print(line, file=sys.stderr))
+    headers = dict(parse_headers(connection.header))
     if token:
         headers.setdefault("Authorization", f"Bearer {token}")
     concurrency = args.concurrency if args.concurrency is not None else (None if args.rate else 8)

@@ -27,6 +27,7 @@ Examples:
 def bench(
     ctx: typer.Context,
     url: o.Url = None,
+    profile: o.Profile = None,
     dialect: o.Dialect = None,
     transport: Annotated[Literal["sse", "ws"], typer.Option("--transport", help="sse, or ws (one WebSocket a request).")] = "sse",
     token_file: o.TokenFile = None,

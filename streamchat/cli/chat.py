@@ -100,6 +100,7 @@ def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallba
 def chat(
     message: Annotated[Optional[str], typer.Argument(help="The message; - or none reads stdin.", show_default=False)] = None,
     url: o.Url = None,
+    profile: o.Profile = None,
     dialect: o.Dialect = None,
     get: o.Get = False,
     auth_scheme: o.AuthScheme = None,

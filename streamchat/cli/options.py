@@ -14,6 +14,37 @@ CONN = "Connection"
 OUT = "Output"
 IN = "Input"
 
+# Settings a config profile may give, by parameter name (headers and token_command are merged in
+# resolve.ChatArgs.from_locals: -H adds to the profile's headers instead of replacing them).
+PROFILE_OPTIONS = ("url", "dialect", "model", "provider", "connect_timeout", "read_timeout")
+
+
+def _apply_profile(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
+    """Eager, so it runs before the other options take their values: the config file's settings become
+    the defaults of this command (click: command line, then environment, then this, then built-in)."""
+    if ctx.resilient_parsing:
+        return value
+    from ..config import settings
+
+    found = settings(value)
+    names = {param.name for param in ctx.command.params}
+    defaults = dict(ctx.default_map or {})
+    defaults.update({k: v for k, v in found.values.items() if k in PROFILE_OPTIONS and k in names})
+    ctx.default_map = defaults
+    return value
+
+
+Profile = Annotated[
+    Optional[str],
+    typer.Option(
+        "--profile",
+        envvar="STREAMCHAT_PROFILE",
+        is_eager=True,
+        callback=_apply_profile,
+        help="Settings from [profiles.NAME] in $XDG_CONFIG_HOME/streamchat/config.toml (see: streamchat config).",
+        rich_help_panel=CONN,
+    ),
+]
 Url = Annotated[
     Optional[str],
     typer.Option("--url", envvar="STREAMCHAT_URL", help="Endpoint URL; none = the built-in demo server.", rich_help_panel=CONN),

@@ -94,13 +94,28 @@ class ChatArgs:
     no_reasoning: bool = False
     timestamps: bool = False
     color: str = "auto"
+    profile: Optional[str] = None
+    token_command: Optional[str] = None  # from the config file: run only when no other token is given
+    token_command_source: str = ""
 
     @classmethod
     def from_locals(cls, values: dict[str, Any]) -> ChatArgs:
         known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
         for key in ("header", "image"):
             known[key] = list(known.get(key) or [])
-        return cls(**known)
+        args = cls(**known)
+        args.apply_config()
+        return args
+
+    def apply_config(self) -> None:
+        """The config file's headers (under the -H ones, which win) and token_command."""
+        from ..config import settings
+
+        found = settings(self.profile)
+        profile_headers = [f"{name}: {value}" for name, value in found.values.get("headers", {}).items()]
+        self.header = profile_headers + self.header
+        self.token_command = found.values.get("token_command")
+        self.token_command_source = found.sources.get("token_command", "")
 
 
 def output_options(args: ChatArgs) -> OutputOptions:
@@ -148,7 +163,12 @@ def resolve_token(args: ChatArgs, env: Environment, notice: Any) -> str | None:
     if args.token is not None:
         notice("streamchat: warning: --token is visible to other users in ps; prefer STREAMCHAT_TOKEN or --token-file")
         return args.token or None
-    return env.environ.get("STREAMCHAT_TOKEN") or None
+    token = env.environ.get("STREAMCHAT_TOKEN") or None
+    if token is None and args.token_command:
+        from ..config import run_token_command
+
+        token = run_token_command(args.token_command, args.token_command_source)
+    return token
 
 
 def resolve_dialect(args: ChatArgs, url: str | None) -> str:

@@ -152,6 +152,7 @@ def ws_chat(
         Optional[str], typer.Argument(help="The message (one turn); none: one turn per stdin line, or interactive.", show_default=False)
     ] = None,
     url: o.Url = None,
+    profile: o.Profile = None,
     token: o.Token = None,
     token_file: o.TokenFile = None,
     header: o.Header = None,

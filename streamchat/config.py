@@ -1,0 +1,168 @@
+"""``$XDG_CONFIG_HOME/streamchat/config.toml``: defaults and named profiles (read with tomllib).
+
+    [defaults]                      # applies to every run
+    model = "deepseek/deepseek-chat"
+
+    [profiles.local]                # --profile local, or STREAMCHAT_PROFILE=local
+    url = "http://127.0.0.1:8000/v1/chat/completions"
+    dialect = "openai"
+    headers = { "X-Team" = "search" }
+    read_timeout = 120
+    token_command = "pass show llm/local"   # prints the token: no secret sits in this file
+
+Precedence, highest first: flags, environment variables, the profile, ``[defaults]``, built-in defaults.
+Only the standard library here: the file is read while Typer parses options.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+# Setting → (type check, what the error calls it). Option names are the same with ``_`` → ``-``.
+SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
+    "url": ((str,), "a string"),
+    "dialect": ((str,), "a string"),
+    "model": ((str,), "a string"),
+    "provider": ((str,), "a string"),
+    "headers": ((dict,), "a table of strings"),
+    "connect_timeout": ((int, float), "a number of seconds"),
+    "read_timeout": ((int, float), "a number of seconds"),
+    "token_command": ((str,), "a string (a command that prints the token)"),
+}
+DIALECTS = ("streamchat", "openai", "prompt", "query", "anthropic")
+TOP_LEVEL = ("defaults", "profiles", "default_profile")
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
+    return Path(base) / "streamchat" / "config.toml"
+
+
+@dataclass
+class Settings:
+    """The config file's settings for one run, and where each came from."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    path: Path | None = None
+
+
+def _line_of(text: str, key: str, after: int = 0) -> int:
+    """The line a key is written on (tomllib reports lines only for syntax errors)."""
+    lines = text.splitlines()
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[=.]")
+    for number in range(after, len(lines)):
+        if pattern.match(lines[number]):
+            return number + 1
+    return 0
+
+
+def _table_line(text: str, name: str) -> int:
+    dotted = r"\s*\.\s*".join(re.escape(part) for part in name.split("."))
+    pattern = re.compile(r"^\s*\[\s*" + dotted + r"\s*\]")
+    for number, line in enumerate(text.splitlines()):
+        if pattern.match(line):
+            return number
+    return 0
+
+
+def _check_table(table: Any, where: str, text: str, path: Path) -> dict[str, Any]:
+    start = _table_line(text, where)
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}:{start + 1}: [{where}] must be a table")
+    for key, value in table.items():
+        line = _line_of(text, key, start) or start + 1
+        if key not in SETTINGS:
+            known = ", ".join(SETTINGS)
+            raise UsageError(f"{path}:{line}: unknown setting {key!r} in [{where}] (known: {known})")
+        types, meaning = SETTINGS[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise UsageError(f"{path}:{line}: {key} must be {meaning}")
+        if key == "headers" and not all(isinstance(v, str) for v in value.values()):
+            raise UsageError(f"{path}:{line}: headers must be a table of strings")
+        if key == "dialect" and value not in DIALECTS:
+            raise UsageError(f"{path}:{line}: dialect must be one of {', '.join(DIALECTS)}")
+        if key.endswith("_timeout") and value <= 0:
+            raise UsageError(f"{path}:{line}: {key} must be more than 0")
+    return table
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The parsed, checked file; {} when there is none."""
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the config file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"{path}:{match.group(1)}" if match else str(path)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise UsageError(f"{where}: {message}") from None
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise UsageError(
+                f"{path}:{_line_of(text, key) or _table_line(text, key) + 1}: unknown key {key!r} (expected [defaults], [profiles.NAME] or default_profile)"
+            )
+    _check_table(data.get("defaults", {}), "defaults", text, path)
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise UsageError(f"{path}:{_line_of(text, 'profiles')}: profiles must be tables: [profiles.NAME]")
+    for name, table in profiles.items():
+        _check_table(table, f"profiles.{name}", text, path)
+    default_profile = data.get("default_profile")
+    if default_profile is not None and (not isinstance(default_profile, str) or default_profile not in profiles):
+        raise UsageError(f"{path}:{_line_of(text, 'default_profile')}: default_profile names no [profiles.NAME] table")
+    return data
+
+
+def settings(profile: str | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """What the config file says for this run: [defaults], then the chosen profile over it."""
+    path = config_path(environ)
+    data = load(path)
+    out = Settings(path=path if data else None)
+    for key, value in data.get("defaults", {}).items():
+        out.values[key] = value
+        out.sources[key] = f"{path} [defaults]"
+    name = profile or data.get("default_profile")
+    if name:
+        profiles = data.get("profiles", {})
+        if name not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            raise UsageError(f"no profile {name!r} in {path} (profiles: {known})")
+        out.profile = name
+        for key, value in profiles[name].items():
+            if key == "headers":
+                value = {**out.values.get("headers", {}), **value}
+            out.values[key] = value
+            out.sources[key] = f"{path} [profiles.{name}]"
+    return out
+
+
+def run_token_command(command: str, source: str) -> str:
+    """The token a ``token_command`` prints (its first line); its stderr goes to the user's."""
+    try:
+        done = subprocess.run(command, shell=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"token_command from {source} failed: {exc}") from None
+    if done.returncode != 0:
+        raise UsageError(f"token_command from {source} exited with status {done.returncode}")
+    token = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    if not token or not token[0].strip():
+        raise UsageError(f"token_command from {source} printed no token")
+    return token[0].strip()
