@@ -70,7 +70,15 @@ def bench(
     return run_bench(BenchArgs(**values))
 
 
-@bench_app.command("compare")
+COMPARE_EXAMPLES = """
+Examples:
+
+  streamchat bench -q -o json > base.json && streamchat bench -q -o json > new.json
+  streamchat bench compare base.json new.json --threshold 10 || echo "regression"
+"""
+
+
+@bench_app.command("compare", epilog=COMPARE_EXAMPLES)
 def compare(
     base: Annotated[str, typer.Argument(help="Baseline summary (bench -o json).")],
     new: Annotated[str, typer.Argument(help="New summary.")],

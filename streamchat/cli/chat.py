@@ -24,7 +24,7 @@ Examples:
   streamchat chat --url http://127.0.0.1:8000/v1/chat/completions -m gpt-4o-mini "Hi"
   streamchat chat -o ndjson "Hi" | jq -r 'select(.type=="content").text'
   streamchat chat -C talk.ndjson "and then?"               # a conversation kept in a file
-  streamchat chat --get --url http://127.0.0.1:8000/api/v1/chat/stream \
+  streamchat chat --get --url http://127.0.0.1:8000/api/v1/chat/stream \\
       --sync-ws /api/v1/ws/chat/42 --fallback-url http://127.0.0.1:8000/v1/chat/completions "Hi"
 """
 
