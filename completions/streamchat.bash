@@ -91,6 +91,9 @@ _streamchat() {
         "chat|--expect") COMPREPLY=(); return ;;
         "chat|--max-ttft") COMPREPLY=(); return ;;
         "chat|--min-tps") COMPREPLY=(); return ;;
+        "chat|--record") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "chat|--replay") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "chat|--replay-pace") COMPREPLY=($(compgen -W "original instant" -- "$cur")); return ;;
         "chat|--chat-id") COMPREPLY=(); return ;;
         "config|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "config|-o"|"config|--output") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
@@ -134,16 +137,19 @@ _streamchat() {
         "ws-chat|--expect") COMPREPLY=(); return ;;
         "ws-chat|--max-ttft") COMPREPLY=(); return ;;
         "ws-chat|--min-tps") COMPREPLY=(); return ;;
+        "ws-chat|--record") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "ws-chat|--replay") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "ws-chat|--replay-pace") COMPREPLY=($(compgen -W "original instant" -- "$cur")); return ;;
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat config serve ws-chat" -- "$cur")) ;;
         "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --token-file -H --header -m --model --max-tokens --requests --concurrency --workers --rate --arrival --duration --warmup --prompt --prompts -o --output --records --read-timeout --server-ttft-ms --server-itl-ms --server-tokens --server-workers -q --quiet -h --help compare" -- "$cur")) ;;
         "bench compare") COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")) ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;
-        "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --chat-id -h --help" -- "$cur")) ;;
+        "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace --chat-id -h --help" -- "$cur")) ;;
         "config") COMPREPLY=($(compgen -W "--profile -o --output -h --help" -- "$cur")) ;;
         "serve") COMPREPLY=($(compgen -W "--host --port --ttft-ms --itl-ms --tokens-per-second --reply-tokens --seed --reasoning --token --access-log --fps --width --height --workers -h --help" -- "$cur")) ;;
-        "ws-chat") COMPREPLY=($(compgen -W "--url --profile --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-message-size --ping-interval --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --expect --max-ttft --min-tps --fail-on-empty -h --help" -- "$cur")) ;;
+        "ws-chat") COMPREPLY=($(compgen -W "--url --profile --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-message-size --ping-interval --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace -h --help" -- "$cur")) ;;
     esac
 }
 complete -o default -F _streamchat streamchat

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from .client.http import HTTPOptions
     from .output import Renderer
     from .protocol.requests import ChatRequest
+    from .recording import Recorder, Recording
 
 _TERMINAL = ("error", "done")
 
@@ -34,6 +37,7 @@ class ChatTarget:
     token: str | None = None
     auth_scheme: str = "bearer"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    recorder: Recorder | None = None  # --record: keeps the response body as received
 
     def request_headers(self) -> dict[str, str]:
         """Auth (SPEC §2, §12) first, then the user's ``-H`` headers, which win."""
@@ -83,7 +87,13 @@ def consume_sse(chunks, normalizer: Normalizer, reply: Reply, renderer: Renderer
 
 
 def run_http_chat(
-    target: ChatTarget, req: ChatRequest, opts: HTTPOptions, renderer: Renderer, *, stream: bool = True, finalize: bool = True
+    target: ChatTarget,
+    req: ChatRequest,
+    opts: HTTPOptions,
+    renderer: Renderer,
+    *,
+    stream: bool = True,
+    finalize: bool = True,
 ) -> Reply:
     """Stream one reply; returns it when complete, raises a StreamchatError otherwise.
 
@@ -96,34 +106,33 @@ def run_http_chat(
 
     method, url, body = http_request(target.dialect, target.url, req, stream=stream)
     opts.headers = {**target.request_headers(), **opts.headers}
+    with _reply_scope(renderer, finalize) as reply:
+        with open_stream(method, url, opts, body) as response:
+            response.set_before_read(renderer.flush)
+            chunks = response.chunks()
+            recorder = target.recorder
+            if recorder is not None:
+                recorder.start(content_type=response.content_type, status=response.status_code)
+                chunks = recorder.tap(chunks)
+            read_body(response.content_type, chunks, target.dialect, reply, renderer)
+    return reply
+
+
+def replay_chat(recording: Recording, renderer: Renderer, *, paced: bool, dialect: str | None = None) -> Reply:
+    """``--replay``: a recorded response through the same decoder and normaliser, no network."""
+    with _reply_scope(renderer, True) as reply:
+        read_body(recording.content_type, recording.play(paced), dialect or recording.dialect, reply, renderer)
+    return reply
+
+
+@contextmanager
+def _reply_scope(renderer: Renderer, finalize: bool) -> Iterator[Reply]:
+    """A reply being received: failures carry it (``exc.reply``); the renderer is ended either way."""
     t0 = time.perf_counter()
     reply = Reply(t0)
     renderer.begin(t0)
-    normalizer = Normalizer(target.dialect)
     try:
-        with open_stream(method, url, opts, body) as stream:
-            ctype = stream.content_type
-            if ctype == "application/json":
-                raw = stream.read_all()
-                try:
-                    value = json.loads(raw)
-                except ValueError as exc:
-                    raise ProtocolError("malformed reply: the application/json body is not JSON") from exc
-                _emit(reply, renderer, complete_answer(value, target.dialect), time.perf_counter())
-                ended = True
-            elif ctype == "text/event-stream":
-                stream.set_before_read(renderer.flush)
-                ended = consume_sse(stream.chunks(), normalizer, reply, renderer)
-            else:
-                shown = ctype or "none"
-                raise ProtocolError(f"wrong content type {shown!r}: expected text/event-stream")
-        if not ended:
-            done = normalizer.end_of_stream()
-            if done is None:
-                raise ProtocolError("stream truncated: the connection closed before done")
-            _emit(reply, renderer, [done], time.perf_counter())
-        if reply.error is not None:
-            raise ServerReportedError(_describe(reply.error.message, reply.error.code), code=reply.error.code)
+        yield reply
     except KeyboardInterrupt as exc:
         interrupted = InterruptedError_("interrupted")
         interrupted.reply = reply  # type: ignore[attr-defined]
@@ -135,7 +144,31 @@ def run_http_chat(
         reply.t_end = time.perf_counter()
         if finalize:
             finish(reply, renderer)
-    return reply
+
+
+def read_body(content_type: str, chunks: Iterable[bytes], dialect: str, reply: Reply, renderer: Renderer) -> None:
+    """A response body into the reply, by its content type; raises unless it ended with done."""
+    normalizer = Normalizer(dialect)
+    if content_type == "application/json":
+        raw = b"".join(chunks)
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise ProtocolError("malformed reply: the application/json body is not JSON") from exc
+        _emit(reply, renderer, complete_answer(value, dialect), time.perf_counter())
+        ended = True
+    elif content_type == "text/event-stream":
+        ended = consume_sse(chunks, normalizer, reply, renderer)
+    else:
+        shown = content_type or "none"
+        raise ProtocolError(f"wrong content type {shown!r}: expected text/event-stream")
+    if not ended:
+        done = normalizer.end_of_stream()
+        if done is None:
+            raise ProtocolError("stream truncated: the connection closed before done")
+        _emit(reply, renderer, [done], time.perf_counter())
+    if reply.error is not None:
+        raise ServerReportedError(_describe(reply.error.message, reply.error.code), code=reply.error.code)
 
 
 def _describe(message: str, code: object) -> str:
@@ -147,4 +180,4 @@ def finish(reply: Reply, renderer: Renderer) -> None:
         renderer.end(reply)
 
 
-__all__ = ["ChatTarget", "consume_sse", "run_http_chat"]
+__all__ = ["ChatTarget", "consume_sse", "read_body", "replay_chat", "run_http_chat"]

@@ -135,6 +135,17 @@ def _history_item(value: Any, where: str) -> HistoryMessage:
         raise UsageError(f"{where}: {loc}: {first.get('msg', 'invalid')}") from None
 
 
+def json_object(line: str, where: str, what: str = "JSON") -> dict[str, Any]:
+    """One line that must be a JSON object; errors name ``where`` (``file:line``)."""
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        raise UsageError(f"{where}: invalid {what}: {exc}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: {what} must be an object")
+    return value
+
+
 def parse_history(text: str, name: str) -> list[HistoryMessage]:
     """A JSON array, or NDJSON (one object a line); errors name ``file:line``."""
     stripped = text.lstrip()

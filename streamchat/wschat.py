@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .client.ws import WSConnection, WSOptions
     from .output import Renderer
     from .protocol.requests import ChatRequest, HistoryMessage
+    from .recording import Recorder, Recording
 
 _TERMINAL = ("error", "done")
 
@@ -40,6 +41,7 @@ class WSSession:
         self.history: list[HistoryMessage] = []
         self.on_turn_done = on_turn_done
         self.connections = 0
+        self.recorder: Recorder | None = None  # --record: every message as read, across reconnects
 
     # -- the connection --------------------------------------------------------------------------
 
@@ -50,6 +52,8 @@ class WSSession:
         attempt = 0
         while True:
             conn = WSConnection(self.url, self.opts)
+            if self.recorder is not None:
+                conn.tap = self.recorder.frames
             try:
                 conn.open()
             except StreamchatError as exc:
@@ -160,3 +164,50 @@ class WSSession:
                         return
         except (StreamchatError, KeyboardInterrupt):
             self.close()
+
+
+def replay_ws(recording: Recording, renderer: Renderer, *, paced: bool) -> list[Reply]:
+    """``ws-chat --replay``: recorded messages through the same normaliser, one reply a turn."""
+    counter = Normalizer("streamchat")
+    turns = sum(1 for _, read in recording.entries for text in read for e in counter.data(text) if e.type in _TERMINAL)
+    normalizer = Normalizer("streamchat")
+    replies: list[Reply] = []
+    messages: list[str] = []
+    reads = recording.play(paced)
+    turn = 0
+    while True:
+        if not messages:
+            batch_in = next(reads, None)
+            if batch_in is None:
+                return replies
+            messages = list(batch_in)
+        turn += 1
+        t0 = time.perf_counter()
+        reply = Reply(t0)
+        renderer.begin(t0, turn if turns > 1 else None)  # numbered as a multi-turn run numbers them
+        ended = False
+        try:
+            while not ended:
+                now = time.perf_counter()
+                batch: list[Event] = []
+                while messages and not ended:
+                    for event in normalizer.data(messages.pop(0)):
+                        batch.append(event)
+                        if event.type in _TERMINAL:
+                            ended = True
+                            break
+                reply.add(batch, now)
+                renderer.write(batch, now)
+                if not ended:
+                    more = next(reads, None)
+                    if more is None:
+                        raise ProtocolError("the recording ends before the reply was done")
+                    messages = list(more)
+        except KeyboardInterrupt as exc:
+            raise InterruptedError_("interrupted") from exc
+        finally:
+            reply.t_end = time.perf_counter()
+            renderer.end(reply)
+        if reply.error is not None:
+            raise ServerReportedError(reply.error.message, code=reply.error.code)
+        replies.append(reply)

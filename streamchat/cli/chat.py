@@ -63,6 +63,46 @@ def execute_socketio(args: ChatArgs, env: Environment, chat_id: str | None, chec
     return 0
 
 
+@contextmanager
+def recording_to(path: str | None, transport: str, dialect: str, url: str, token: str | None) -> Iterator[Any]:
+    """``--record``: a Recorder for the run (None without the option), closed whatever happens."""
+    if path is None:
+        yield None
+        return
+    from ..recording import Recorder
+
+    recorder = Recorder(path, transport, dialect, url, token)
+    try:
+        yield recorder
+    finally:
+        recorder.close()
+
+
+def execute_replay(args: ChatArgs, env: Environment, transport: str, checks: Any = None) -> int:
+    """``--replay FILE``: a recorded response through the same decoding and output, no network."""
+    from ..chat import replay_chat
+    from ..errors import UsageError
+    from ..output import make_renderer
+    from ..recording import Recording
+    from ..wschat import replay_ws
+    from .resolve import output_options
+
+    recording = Recording(args.replay, env.stdin)  # type: ignore[arg-type]
+    if recording.transport != transport:
+        command = "ws-chat" if recording.transport == "ws" else "chat"
+        raise UsageError(f"{args.replay} is a {recording.transport} recording: play it with streamchat {command} --replay")
+    renderer = make_renderer(env, output_options(args))
+    paced = args.replay_pace == "original"
+    if transport == "ws":
+        replies = replay_ws(recording, renderer, paced=paced)
+    else:
+        replies = [replay_chat(recording, renderer, paced=paced, dialect=args.dialect)]
+    if checks is not None:
+        for reply in replies:
+            checks.verify(reply)
+    return 0
+
+
 def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallback_url: str | None = None, checks: Any = None) -> int:
     """Everything ``chat`` does, callable without Typer."""
     from ..chat import ChatTarget
@@ -83,8 +123,9 @@ def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallba
     with (
         endpoint(args.url, DIALECT_PATHS[dialect], renderer.note) as url,
         sync_channel(sync_ws, url, token, args, env, renderer) as channel,
+        recording_to(args.record, "sse", dialect, url, token) as recorder,
     ):
-        target = ChatTarget(url, dialect, token, scheme, headers)
+        target = ChatTarget(url, dialect, token, scheme, headers, recorder)
         reply = chat_with_sync(target, request, http, renderer, channel, fallback)
     if args.conversation:
         user = {"role": "user", "content": request.message}
@@ -156,6 +197,9 @@ def chat(
     max_ttft: o.MaxTtft = None,
     min_tps: o.MinTps = None,
     fail_on_empty: o.FailOnEmpty = False,
+    record: o.Record = None,
+    replay: o.Replay = None,
+    replay_pace: o.ReplayPace = "original",
     chat_id: Annotated[
         Optional[str],
         typer.Option("--chat-id", help="socketio: the chat to post into [default: temporary:<socket id>].", rich_help_panel=o.CONN),
@@ -169,8 +213,12 @@ def chat(
 
     args = ChatArgs.from_locals(locals())
     checks = Checks(expect, max_ttft, min_tps, fail_on_empty)
+    if replay is not None:
+        if url is not None or sync_ws is not None or fallback_url is not None or record is not None or transport != "sse":
+            raise UsageError("--replay plays a recording without the network: no --url, --sync-ws, --fallback-url, --record or --transport")
+        return execute_replay(args, Environment(), "sse", checks)
     if transport == "socketio":
-        if sync_ws is not None or fallback_url is not None:
-            raise UsageError("--sync-ws and --fallback-url go with --transport sse")
+        if sync_ws is not None or fallback_url is not None or record is not None:
+            raise UsageError("--sync-ws, --fallback-url and --record go with --transport sse")
         return execute_socketio(args, Environment(), chat_id, checks)
     return execute(args, Environment(), sync_ws, fallback_url, checks)

@@ -133,3 +133,17 @@ MinTps = Annotated[
     Optional[float], typer.Option("--min-tps", min=0, help="At least N tokens/s (server-reported, else measured).", rich_help_panel=CHECK)
 ]
 FailOnEmpty = Annotated[bool, typer.Option("--fail-on-empty", help="An empty reply fails.", rich_help_panel=CHECK)]
+
+REC = "Record and replay"
+Record = Annotated[
+    Optional[str],
+    typer.Option("--record", help="Keep the response as received (body bytes or frames, with arrival times) in FILE.", rich_help_panel=REC),
+]
+Replay = Annotated[
+    Optional[str],
+    typer.Option("--replay", help="Play a --record FILE through the same decoder, no network; - = stdin.", rich_help_panel=REC),
+]
+ReplayPace = Annotated[
+    Literal["original", "instant"],
+    typer.Option("--replay-pace", help="original (the recorded arrival times) or instant.", rich_help_panel=REC),
+]

@@ -95,6 +95,9 @@ class ChatArgs:
     timestamps: bool = False
     color: str = "auto"
     profile: Optional[str] = None
+    record: Optional[str] = None
+    replay: Optional[str] = None
+    replay_pace: str = "original"
     token_command: Optional[str] = None  # from the config file: run only when no other token is given
     token_command_source: str = ""
 

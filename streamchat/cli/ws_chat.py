@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -68,14 +67,10 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
     from pydantic import ValidationError
 
     from ..errors import UsageError
+    from ..inputs import json_object
     from ..protocol.requests import ChatRequest
 
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise UsageError(f"{where}: invalid JSON request: {exc}") from None
-    if not isinstance(obj, dict):
-        raise UsageError(f"{where}: a JSON request must be an object")
+    obj = json_object(line, where, "JSON request")
     obj.pop("type", None)
     fields: dict[str, Any] = base.model_dump()
     fields.update(obj)
@@ -92,10 +87,17 @@ def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
     from ..inputs import append_conversation, stdin_has_data
     from ..output import make_renderer
     from ..wschat import WSSession
+    from .chat import recording_to
     from .resolve import WS_CHAT_PATH, endpoint, output_options, resolve_request, resolve_ws
 
+    if args.replay is not None:
+        from .chat import execute_replay
+
+        if args.url is not None or args.record is not None or args.message is not None:
+            raise UsageError("--replay plays a recording without the network: no MESSAGE, --url or --record")
+        return execute_replay(args, env, "ws", checks)
     renderer = make_renderer(env, output_options(args))
-    opts, _token = resolve_ws(args, env, renderer.note)
+    opts, token = resolve_ws(args, env, renderer.note)
     single = args.message is not None
     piped = not single and stdin_has_data(env.stdin)
     interactive = not single and not piped and bool(env.stdin_isatty)
@@ -112,8 +114,12 @@ def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
                 user["images"] = request.images
             append_conversation(args.conversation, [user, {"role": "assistant", "content": reply.content}])
 
-    with endpoint(args.url, WS_CHAT_PATH, renderer.note, ("ws", "wss", "http", "https")) as url:
+    with (
+        endpoint(args.url, WS_CHAT_PATH, renderer.note, ("ws", "wss", "http", "https")) as url,
+        recording_to(args.record, "ws", "streamchat", url, token) as recorder,
+    ):
         session = WSSession(url, opts, renderer, on_turn_done=save)
+        session.recorder = recorder
         session.history = list(base.history)
         base = base.model_copy(update={"history": []})
         try:
@@ -184,6 +190,9 @@ def ws_chat(
     max_ttft: o.MaxTtft = None,
     min_tps: o.MinTps = None,
     fail_on_empty: o.FailOnEmpty = False,
+    record: o.Record = None,
+    replay: o.Replay = None,
+    replay_pace: o.ReplayPace = "original",
 ) -> int:
     """Stream replies over one WebSocket connection (one turn or many)."""
     from ..checks import Checks

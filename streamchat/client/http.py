@@ -187,6 +187,10 @@ class HTTPStream:
         return te in ("", "chunked")
 
     @property
+    def status_code(self) -> int:
+        return self.response.status_code
+
+    @property
     def content_type(self) -> str:
         return self.response.headers.get("content-type", "").split(";")[0].strip().lower()
 

@@ -90,6 +90,7 @@ class WSConnection:
         self.protocol = ClientProtocol(self.uri, max_size=opts.max_message_size)
         self.sock: socket.socket | None = None
         self.before_read: Callable[[], None] = lambda: None
+        self.tap: Callable[[list[str]], None] | None = None  # sees every message as read (--record)
         self.leftover: list[str] = []  # messages read past the end of a turn
         self._fragments: list[bytes] = []
         self._partial = b""  # bytes of an incomplete frame
@@ -141,6 +142,8 @@ class WSConnection:
                     # Frames that came in the same read as the handshake response are the first
                     # messages: keep them (a fast server's first frames were lost here).
                     self.leftover = self._frames_to_messages(events[index + 1 :] + self.protocol.events_received())
+                    if self.tap is not None and self.leftover:
+                        self.tap(self.leftover)
                     self._send_pending()  # the answer to a close that came along
                     if self.protocol.state is not State.OPEN:
                         self._closed = True
@@ -280,6 +283,8 @@ class WSConnection:
             self.protocol.receive_eof()
             messages = self._frames_to_messages(self.protocol.events_received())
         self._send_pending()  # pongs and close replies
+        if self.tap is not None and messages:
+            self.tap(messages)
         if self.protocol.state is not State.OPEN or not data:
             self._closed = True  # what came with the close is handed over first; the next call raises
             if not messages:
