@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 
 _WORDS = (
@@ -72,6 +73,9 @@ def count_tokens(text: str) -> int:
     return max(1, len(text.split())) if text else 0
 
 
+_SAY = re.compile(r"(?is)^\s*say\s+(.+?)\s*$")
+
+
 @functools.lru_cache(maxsize=256)
 def _reply_words(seed: int, model: str, message: str, reply_tokens: int) -> tuple[str, ...]:
     """The reply's tokens; cached, since a load test asks the same prompt over and over."""
@@ -95,7 +99,12 @@ def plan_reply(
     reasoning: bool = False,
     prompt_tokens: int | None = None,
 ) -> ReplyPlan:
-    content = list(_reply_words(seed, model, message, reply_tokens))
+    said = _SAY.match(message)
+    if said:  # "Say OK" is answered "OK": smoke tests (--expect) get a reply they can check
+        words = said.group(1).split()
+        content = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    else:
+        content = list(_reply_words(seed, model, message, reply_tokens))
     thoughts = list(_THOUGHTS) if reasoning or "reason" in model.lower() else []
     finish = "stop"
     if max_tokens is not None and len(content) > max_tokens:

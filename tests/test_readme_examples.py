@@ -1,0 +1,96 @@
+"""Every ```sh example in the README runs here against the built-in server (```shell blocks are install
+and setup steps, or servers that run until stopped: not run). Hosts in the examples are rewritten to
+the test server; the files they mention are made first; `streamchat` and (if missing) `jq` are on PATH."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, clean_env
+
+from streamchat.server.openwebui import DEMO_TOKEN
+
+
+def examples() -> list[str]:
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    found = []
+    for block in re.findall(r"^```sh\n(.*?)^```", text, re.S | re.M):
+        for command in re.sub(r"\\\n\s*", "", block).splitlines():
+            if command.strip() and not command.lstrip().startswith("#"):
+                found.append(command)
+    return found
+
+
+def expectation(command: str) -> tuple[set[int], str | None]:
+    """(allowed exit statuses, expected last stdout line) from the example's own comment."""
+    if "exit 8 on a regression" in command:
+        return {0, 8}, None  # two real runs: whether the second regressed is the machine's business
+    printed = re.search(r";\s*echo \$\?\s*#\s*(\d+)\s*$", command)
+    if printed:
+        return {0}, printed.group(1)
+    return {0}, None
+
+
+def rewrite(command: str, base: str) -> str:
+    ws = base.replace("http://", "ws://", 1)
+    for pattern, replacement in (
+        (r"https://host", base),
+        (r"wss://host", ws),
+        (r"https://api\.anthropic\.com", base),
+        (r"http://127\.0\.0\.1:(8000|8080)", base),
+        (r"ws://127\.0\.0\.1:(8000|7103)", ws),
+    ):
+        command = re.sub(pattern, replacement, command)
+    return command
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, server):
+    from PIL import Image
+
+    work = tmp_path_factory.mktemp("readme")
+    (work / "main.py").write_text("print('hello')\n")
+    (work / "questions.txt").write_text("What is SSE?\nAnd WebSocket?\n")
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(work / "photo.jpg", "JPEG")
+    bin_dir = work / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "streamchat"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m streamchat "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
+    if shutil.which("jq") is None:  # a fresh CI machine: the jq package's bindings, as a `jq` command
+        jq = bin_dir / "jq"
+        jq.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/tests/jq_shim.py" "$@"\n')
+        jq.chmod(jq.stat().st_mode | stat.S_IEXEC)
+    return work
+
+
+@pytest.mark.parametrize("command", examples())
+def test_readme_example_runs(command, workdir, server):
+    env = clean_env(
+        PATH=f"{workdir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        CHAT_URL=server.url + "/api/chat/stream",
+        OPENWEBUI_JWT=DEMO_TOKEN,
+        ANTHROPIC_API_KEY="sk-ant-example",
+    )
+    allowed, last_line = expectation(command)
+    run = rewrite(command, server.url)
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", run], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode in allowed, f"{command}\n→ {run}\nexit {r.returncode}\n{r.stderr[-2000:]}"
+    assert "Traceback" not in r.stderr
+    if last_line is not None:
+        assert r.stdout.strip().splitlines()[-1] == last_line, r.stdout
+
+
+def test_the_jq_stand_in_behaves_like_jq():
+    shim = [sys.executable, os.path.join(ROOT, "tests", "jq_shim.py")]
+    run = lambda args, data: subprocess.run(shim + args, input=data, capture_output=True, text=True)  # noqa: E731
+    assert run(["-r", 'select(.type=="content").text'], '{"type":"content","text":"a"}\n{"type":"done"}\n').stdout == "a\n"
+    assert run(["-c", "."], '{"a": [1, 2]}').stdout == '{"a":[1,2]}\n'
+    assert run(["-e", ".done"], '{"done": false}').returncode == 1
+    assert run(["-e", ".done"], '{"done": true}').returncode == 0
