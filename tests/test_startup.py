@@ -46,3 +46,28 @@ def test_help_has_examples(cli):
 def test_unknown_command_is_a_usage_error(cli):
     r = run_cli("nonsense")
     assert r.code == 2 and r.stderr.startswith("streamchat: error:")
+
+
+def test_the_light_tree_prints_the_same_root_help_as_the_full_one():
+    """--help and --version skip building every command's options; the text must not change."""
+    import contextlib
+    import io
+
+    from typer.main import get_command
+
+    from streamchat.cli import app
+    from streamchat.cli.light import light_app
+
+    def render(tree) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            get_command(tree).main(args=["--help"], prog_name="streamchat", standalone_mode=False)
+        return out.getvalue()
+
+    full = render(app)
+    assert "chat" in full and "bench" in full and render(light_app(app)) == full
+
+
+def test_bare_streamchat_shows_help_on_stderr_as_a_usage_error(cli):
+    r = cli()
+    assert r.code == 2 and r.stderr.startswith("Usage: streamchat") and "Commands:" in r.stderr and r.out == ""

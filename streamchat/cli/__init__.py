@@ -71,10 +71,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from ..output import StdoutClosed, print_error
+    from .light import light_app, root_only
 
-    command = get_command(app)
+    args = list(argv) if argv is not None else sys.argv[1:]
+    command = get_command(light_app(app) if root_only(args) else app)
     try:
-        result = command.main(args=list(argv) if argv is not None else None, prog_name="streamchat", standalone_mode=False)
+        result = command.main(args=args, prog_name="streamchat", standalone_mode=False)
+    except click_exc.NoArgsIsHelpError as exc:
+        exc.show()  # `streamchat` alone: the help, on stderr, as a usage error (status 2)
+        return 2
     except click_exc.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "streamchat"
         print_error(exc.format_message(), f"see '{where} --help'")
