@@ -11,6 +11,7 @@ import typer
 
 from . import app
 from . import options as o
+from .collector import freeze_startup_objects
 
 if TYPE_CHECKING:
     from ..env import Environment
@@ -120,6 +121,7 @@ def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallba
     headers = parse_headers(args.header)
     scheme = args.auth_scheme or ("x-api-key" if dialect == "anthropic" else "bearer")
     fallback = check_url(fallback_url) if fallback_url is not None else None
+    freeze_startup_objects()  # the network stack is imported by now
     with (
         endpoint(args.url, DIALECT_PATHS[dialect], renderer.note) as url,
         sync_channel(sync_ws, url, token, args, env, renderer) as channel,

@@ -9,6 +9,7 @@ import typer
 
 from . import app
 from . import options as o
+from .collector import freeze_startup_objects
 
 if TYPE_CHECKING:
     from ..env import Environment
@@ -104,6 +105,7 @@ def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
     if not (single or piped or interactive):
         raise UsageError("no message: give MESSAGE, pipe one turn a line on stdin, or run on a terminal")
     base, _message = resolve_request(args, env, message_required=single, read_stdin=single)
+    freeze_startup_objects()  # the network stack is imported by now
 
     def save(request: ChatRequest, reply: Any) -> None:
         if checks is not None:

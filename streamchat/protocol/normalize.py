@@ -172,9 +172,12 @@ class Normalizer:
         if data == "[DONE]":
             return [Done(self.finish_reason)]
         try:
-            value = _loads(data)
-        except ValueError:
-            return self._not_json(data)
+            value = _fast_loads(data)  # _loads inlined: this runs once per token
+        except (ValueError, StopIteration):
+            try:
+                value = json.loads(data)
+            except ValueError:
+                return self._not_json(data)
         if type(value) is dict:
             if "choices" in value:
                 return self._openai(value)
@@ -255,8 +258,16 @@ class Normalizer:
 
     def _openai(self, obj: dict[str, Any]) -> list[Event]:
         # The per-token hot path: exact type checks, one lookup per key.
-        out: list[Event] = []
         choices = obj.get("choices")
+        if type(choices) is list and len(choices) == 1 and "usage" not in obj and "timings" not in obj and "error" not in obj:
+            # The shape of nearly every token: one choice whose delta holds only content (or role).
+            choice = choices[0]
+            if type(choice) is dict and choice.get("finish_reason") is None and choice.get("index", 0) == 0:
+                delta = choice.get("delta")
+                if type(delta) is dict and "reasoning_content" not in delta and "reasoning" not in delta:
+                    text = delta.get("content")
+                    return [Content(text)] if type(text) is str and text else []
+        out: list[Event] = []
         if type(choices) is list:
             for choice in choices:
                 if type(choice) is not dict or choice.get("index", 0) != 0:
