@@ -59,7 +59,7 @@ class Settings:
 
 def _line_of(text: str, key: str, after: int = 0) -> int:
     """The line a key is written on (tomllib reports lines only for syntax errors)."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[=.]")
     for number in range(after, len(lines)):
         if pattern.match(lines[number]):
@@ -70,7 +70,7 @@ def _line_of(text: str, key: str, after: int = 0) -> int:
 def _table_line(text: str, name: str) -> int:
     dotted = r"\s*\.\s*".join(re.escape(part) for part in name.split("."))
     pattern = re.compile(r"^\s*\[\s*" + dotted + r"\s*\]")
-    for number, line in enumerate(text.splitlines()):
+    for number, line in enumerate(text.split("\n")):
         if pattern.match(line):
             return number
     return 0

@@ -160,7 +160,9 @@ def parse_history(text: str, name: str) -> list[HistoryMessage]:
             raise UsageError(f"{name}: expected a JSON array of messages")
         return [_history_item(v, f"{name}: item {i + 1}") for i, v in enumerate(values)]
     out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Only LF ends a line: str.splitlines() would also split at U+0085, U+2028 and others, which
+    # json.dumps(ensure_ascii=False) leaves raw inside strings (a conversation file was unreadable).
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

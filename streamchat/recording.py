@@ -103,7 +103,7 @@ class Recording:
     def __init__(self, path: str, stdin: Any = None) -> None:
         from .inputs import json_object, read_file_bytes
 
-        raw = read_file_bytes(path, "recording", stdin).decode("utf-8", "replace").splitlines()
+        raw = read_file_bytes(path, "recording", stdin).decode("utf-8", "replace").split("\n")
         if not raw:
             raise UsageError(f"{path}: an empty recording")
         entries = []

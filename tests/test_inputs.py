@@ -10,6 +10,8 @@ from email.utils import formatdate
 
 import pytest
 from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from streamchat.client.retry import backoff_delay, parse_retry_after
 from streamchat.errors import UsageError
@@ -144,3 +146,22 @@ def test_force_color_dims_reasoning_and_no_color_wins(server):
 def test_stdin_devnull_is_not_a_message():
     r = run_cli("chat", stdin=subprocess.DEVNULL)
     assert r.code == 2 and "no message" in r.stderr
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # any text a JSON string can hold
+_turn = st.fixed_dictionaries(
+    {"role": st.sampled_from(["system", "user", "assistant"]), "content": _text},
+    optional={"images": st.lists(st.just("data:image/png;base64,iVBORw0KGgo="), min_size=1, max_size=2)},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(_turn, max_size=4), max_size=4))
+def test_any_turns_round_trip_through_conversation_and_history_files(tmp_path, appends):
+    """Newlines, quotes, U+2028, emoji...: what is appended is what is read back, in order."""
+    path = tmp_path / f"c-{abs(hash(json.dumps(appends)))}.ndjson"
+    for turns in appends:
+        append_conversation(str(path), turns)
+    expected = [t for turns in appends for t in turns]
+    assert [m.wire() for m in load_conversation(str(path))] == expected
+    assert [m.wire() for m in parse_history(json.dumps(expected), "h.json")] == expected

@@ -54,7 +54,7 @@ def load_prompts(args: BenchArgs) -> list[Any]:
     base = {"model_id": args.model, "max_tokens": args.max_tokens}
     texts: list[Any] = list(args.prompt or [])
     if args.prompts:
-        for number, line in enumerate(read_file_bytes(args.prompts, "prompts file").decode("utf-8", "replace").splitlines(), 1):
+        for number, line in enumerate(read_file_bytes(args.prompts, "prompts file").decode("utf-8", "replace").split("\n"), 1):
             if not line.strip():
                 continue
             if line.lstrip().startswith("{"):
@@ -67,7 +67,7 @@ def load_prompts(args: BenchArgs) -> list[Any]:
             else:
                 texts.append(line)
     if not texts and stdin_has_data(getattr(sys.stdin, "buffer", None)):
-        texts = [line for line in sys.stdin.read().splitlines() if line.strip()]
+        texts = [line for line in sys.stdin.read().split("\n") if line.strip()]
     if not texts:
         texts = ["Tell me about streaming."]
     out = []
@@ -290,7 +290,7 @@ def compare_files(base_path: str, new_path: str, threshold: float) -> int:
                 text = fh.read()
         except OSError as exc:
             raise UsageError(f"cannot read {path!r}: {exc.strerror or exc}") from exc
-        for line in reversed(text.strip().splitlines()):  # a summary, or ndjson ending with one
+        for line in reversed(text.strip().split("\n")):  # a summary, or ndjson ending with one
             try:
                 value = json.loads(line)
             except ValueError:
