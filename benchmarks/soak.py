@@ -1,10 +1,13 @@
-"""Soak: many sequential chats against the built-in server (loopback only, bounded in count and
-time), checking that open file descriptors and memory do not grow.
+"""Soak: many sequential chats, then rounds of 200 concurrent bench requests, against the built-in
+server (loopback only, bounded in count and time), checking that open file descriptors and memory
+do not grow.
 
 Each chat is a full library call (request, stream, decode, render to an in-memory sink), over a new
-HTTP connection, the way the CLI makes it. RSS and open fds are sampled every N chats.
+HTTP connection, the way the CLI makes it. The bench half runs bench's own load generator (raw
+asyncio client, 200 requests in flight) round after round in this process. RSS and open fds are
+sampled as it goes; the bounds are +2 fds and +10 MiB from the first sample after warm-up.
 
-    python3 benchmarks/soak.py [--chats 2000] [--max-seconds 300]
+    python3 benchmarks/soak.py [--chats 2000] [--bench-rounds 10] [--max-seconds 300]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=2000)
     parser.add_argument("--max-seconds", type=float, default=300)
+    parser.add_argument("--bench-rounds", type=int, default=10, help="rounds of 200 concurrent bench requests")
     args = parser.parse_args()
     samples = []
     deadline = time.monotonic() + args.max_seconds
@@ -59,16 +63,52 @@ def main() -> None:
             done += 1
             if i % 100 == 0 or i == args.chats - 1:
                 samples.append((i, rss_kib(), open_fds()))
-    warm = samples[min(2, len(samples) - 1)]
-    last = samples[-1]
-    print(f"{done} sequential chats (ndjson, 32 tokens each, new connection each)")
-    print(
-        f"RSS after {warm[0]}: {warm[1] / 1024:.1f} MiB, after {last[0]}: {last[1] / 1024:.1f} MiB (growth {(last[1] - warm[1]) / 1024:+.1f} MiB)"
-    )
-    print(f"open fds after {warm[0]}: {warm[2]}, after {last[0]}: {last[2]} (growth {last[2] - warm[2]:+d})")
-    ok = last[2] - warm[2] <= 2 and (last[1] - warm[1]) <= 10 * 1024
+    ok = report(f"{done} sequential chats (ndjson, 32 tokens each, new connection each)", samples, "chat")
+    ok = soak_bench(args.bench_rounds, deadline) and ok
     print("bounds (fds +2, RSS +10 MiB):", "held" if ok else "EXCEEDED")
     sys.exit(0 if ok else 1)
+
+
+def report(title: str, samples: list[tuple[int, int, int]], unit: str) -> bool:
+    warm = samples[min(2, len(samples) - 1)]
+    last = samples[-1]
+    print(title)
+    print(
+        f"  RSS after {unit} {warm[0]}: {warm[1] / 1024:.1f} MiB, after {unit} {last[0]}: {last[1] / 1024:.1f} MiB "
+        f"(growth {(last[1] - warm[1]) / 1024:+.1f} MiB)"
+    )
+    print(f"  open fds after {unit} {warm[0]}: {warm[2]}, after {unit} {last[0]}: {last[2]} (growth {last[2] - warm[2]:+d})")
+    return last[2] - warm[2] <= 2 and (last[1] - warm[1]) <= 10 * 1024
+
+
+def soak_bench(rounds: int, deadline: float) -> bool:
+    """Rounds of 200 concurrent requests through bench's load generator, against `serve --workers 2`."""
+    import asyncio
+    import subprocess
+
+    from streamchat.bench.runner import LoadSpec, run_load
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamchat", "serve", "--port", "0", "--workers", "2", "--ttft-ms", "20", "--itl-ms", "5", "--reply-tokens", "32"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = server.stdout.readline().split()[-1]  # type: ignore[union-attr]
+        spec = LoadSpec(base + "/api/chat/stream", requests=200, concurrency=200, prompts=[ChatRequest(message="soak")])
+        samples = []
+        failed = 0
+        for round_no in range(1, rounds + 1):
+            if time.monotonic() > deadline:
+                break
+            records, _wall, _lag = asyncio.run(run_load(spec))
+            failed += sum(r["status"] != "ok" for r in records)
+            samples.append((round_no, rss_kib(), open_fds()))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    ok = report(f"{len(samples)} rounds of 200 concurrent bench requests ({failed} failed)", samples, "round")
+    return ok and failed == 0
 
 
 if __name__ == "__main__":
