@@ -84,29 +84,20 @@ def report(title: str, samples: list[tuple[int, int, int]], unit: str) -> bool:
 def soak_bench(rounds: int, deadline: float) -> bool:
     """Rounds of 200 concurrent requests through bench's load generator, against `serve --workers 2`."""
     import asyncio
-    import subprocess
 
+    from streamchat.bench.command import serve_process
     from streamchat.bench.runner import LoadSpec, run_load
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamchat", "serve", "--port", "0", "--workers", "2", "--ttft-ms", "20", "--itl-ms", "5", "--reply-tokens", "32"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = server.stdout.readline().split()[-1]  # type: ignore[union-attr]
+    samples = []
+    failed = 0
+    with serve_process({"--workers": 2, "--ttft-ms": 20, "--itl-ms": 5, "--reply-tokens": 32}) as base:
         spec = LoadSpec(base + "/api/chat/stream", requests=200, concurrency=200, prompts=[ChatRequest(message="soak")])
-        samples = []
-        failed = 0
         for round_no in range(1, rounds + 1):
             if time.monotonic() > deadline:
                 break
             records, _wall, _lag = asyncio.run(run_load(spec))
             failed += sum(r["status"] != "ok" for r in records)
             samples.append((round_no, rss_kib(), open_fds()))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     ok = report(f"{len(samples)} rounds of 200 concurrent bench requests ({failed} failed)", samples, "round")
     return ok and failed == 0
 

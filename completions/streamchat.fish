@@ -20,6 +20,7 @@ complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_see
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l requests -x -d 'Measured requests.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l concurrency -x -d 'Requests in flight at most [default: 8; no cap with --rate].'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l workers -x -d 'Processes sharing the load; records merge exactly.'
+complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l ray -x -d 'Run the workers as Ray actors: local (a Ray instance for this run), auto (this h'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l rate -x -d 'Send R requests/s (open loop) instead of back to back.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l arrival -x -a 'poisson constant' -d 'Arrivals for --rate.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l duration -x -d 'Stop sending after S seconds.'

@@ -45,6 +45,7 @@ class BenchArgs:
     quiet: bool
     workers: int = 1
     profile: str | None = None
+    ray: str | None = None
 
 
 def load_prompts(args: BenchArgs) -> list[Any]:
@@ -90,31 +91,30 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
         yield args.url, None
         return
     path = "/api/chat/ws" if args.transport == "ws" else "/api/chat/stream"
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamchat",
-        "serve",
-        "--port",
-        "0",
-        "--ttft-ms",
-        str(args.server_ttft_ms),
-        "--itl-ms",
-        str(args.server_itl_ms),
-        "--reply-tokens",
-        str(args.server_tokens),
-        "--workers",
-        str(args.server_workers),
-    ]
+    options = {
+        "--ttft-ms": args.server_ttft_ms,
+        "--itl-ms": args.server_itl_ms,
+        "--reply-tokens": args.server_tokens,
+        "--workers": args.server_workers,
+    }
+    with serve_process(options) as base:
+        if not args.quiet:
+            print(f"streamchat: no --url given; benchmarking the built-in server at {base}", file=sys.stderr)
+        yield base + path, {"ttft_ms": args.server_ttft_ms, "itl_ms": args.server_itl_ms}
+
+
+@contextlib.contextmanager
+def serve_process(options: dict[str, object]) -> Iterator[str]:
+    """``streamchat serve --port 0`` with these options as a child process; yields its base URL."""
+    cmd = [sys.executable, "-m", "streamchat", "serve", "--port", "0"]
+    for name, value in options.items():
+        cmd += [name, str(value)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ})
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         if not line.startswith("listening on "):
             raise UsageError("the built-in server did not start")
-        base = line.split()[-1]
-        if not args.quiet:
-            print(f"streamchat: no --url given; benchmarking the built-in server at {base}", file=sys.stderr)
-        yield base + path, {"ttft_ms": args.server_ttft_ms, "itl_ms": args.server_itl_ms}
+        yield line.split()[-1]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -162,7 +162,13 @@ def run_bench(args: BenchArgs) -> int:
                     sys.stdout.flush()
                 progress.update(record)
 
-            records, wall, lag = asyncio.run(execute(spec, args.workers, on_record))
+            where = None
+            if args.ray is not None:
+                from .ray_workers import run_on_ray
+
+                records, wall, lag, where = run_on_ray(spec, args.ray, args.workers, on_record)
+            else:
+                records, wall, lag = asyncio.run(execute(spec, args.workers, on_record))
     finally:
         progress.close()
         if record_file is not None:
@@ -170,6 +176,9 @@ def run_bench(args: BenchArgs) -> int:
     summary = summarise(records, wall)
     summary["client_loop_lag_ms"] = _lag(lag)
     summary["workers"] = args.workers
+    if where is not None:
+        summary["ray"] = where
+        summary["workers"] = where["actors"]
     if args.rate:
         summary["target_rate"] = args.rate
         summary["achieved_rate"] = achieved_rate(records)
@@ -255,6 +264,10 @@ def table(summary: dict[str, Any], ttfts: list[float] | None = None) -> str:
         f"requests: {summary['ok']} ok, {summary['failed']} failed {summary['errors'] or ''}".rstrip(),
         f"throughput: {summary['requests_per_s'] or 0:.2f} req/s, {summary['output_tokens_per_s'] or 0:.1f} output tokens/s over {summary['wall_s']:.2f} s",
     ]
+    if summary.get("ray"):
+        ray = summary["ray"]
+        failed = f", {ray['failed_actors']} failed" if ray["failed_actors"] else ""
+        lines.append(f"ray: {ray['actors']} actors on {ray['hosts']} host{'s' if ray['hosts'] != 1 else ''}{failed} ({ray['address']})")
     if summary.get("target_rate"):
         lines.append(f"rate: {summary['achieved_rate'] or 0:.2f} req/s achieved of {summary['target_rate']:g} targeted")
     lines.append(f"{'ms':<16}" + "".join(f"{k:>9}" for k in STAT_KEYS))

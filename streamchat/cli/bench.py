@@ -20,6 +20,7 @@ Examples:
   streamchat bench --requests 50 --concurrency 8              # the built-in server: a self-check
   streamchat bench --url http://127.0.0.1:8000/v1/chat/completions -m m --rate 20 --duration 30 -o json > new.json
   streamchat bench compare base.json new.json --threshold 10
+  streamchat bench --ray auto --workers 16 --url "$SERVER_URL" -m m --concurrency 512
 """
 
 
@@ -39,6 +40,14 @@ def bench(
         Optional[int], typer.Option("--concurrency", min=1, help="Requests in flight at most [default: 8; no cap with --rate].")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Processes sharing the load; records merge exactly.")] = 1,
+    ray: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ray",
+            help="Run the workers as Ray actors: local (a Ray instance for this run), auto (this host's cluster) or an address; "
+            "--workers = actors [default: one a CPU]. Needs streamchat[ray].",
+        ),
+    ] = None,
     rate: Annotated[
         Optional[float], typer.Option("--rate", min=0.001, help="Send R requests/s (open loop) instead of back to back.")
     ] = None,
