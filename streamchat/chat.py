@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from .protocol.requests import ChatRequest
     from .recording import Recorder, Recording
 
-_TERMINAL = ("error", "done")
-
 
 @dataclass
 class ChatTarget:
@@ -63,25 +61,18 @@ def consume_sse(chunks, normalizer: Normalizer, reply: Reply, renderer: Renderer
     """Decode an event stream into the reply; True when it ended with done or an error."""
     decoder = SSEDecoder()
     feed = decoder.feed
-    norm = normalizer.sse
+    batch = normalizer.sse_batch
     for chunk in chunks:
         now = clock()
-        batch: list[Event] = []
         try:
-            for message in feed(chunk):
-                events = norm(message.event, message.data)
-                if events:
-                    for i, event in enumerate(events):
-                        if event.type in _TERMINAL:
-                            batch.extend(events[: i + 1])
-                            _emit(reply, renderer, batch, now)
-                            return True
-                    batch.extend(events)
-        except ProtocolError:
-            _emit(reply, renderer, batch, now)
+            events, ended = batch(feed(chunk))
+        except ProtocolError as exc:
+            _emit(reply, renderer, getattr(exc, "partial", []), now)
             raise
-        if batch:
-            _emit(reply, renderer, batch, now)
+        if events:
+            _emit(reply, renderer, events, now)
+        if ended:
+            return True
     decoder.close()
     return False
 

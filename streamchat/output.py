@@ -96,16 +96,13 @@ class TextRenderer(Renderer):
         self._owes_newline = False
 
     def write(self, events: list[Event], now: float) -> None:
+        texts: list[str] = []  # the content of one read, encoded once
         for event in events:
             kind = event.type
             if kind == "content":
-                text = event.text  # type: ignore[union-attr]
                 if self._in_reasoning:
                     self._end_reasoning()
-                if self._escape:
-                    text = neutralize(text)
-                self._out.append(text.encode("utf-8", "replace"))
-                self._owes_newline = not text.endswith("\n")
+                texts.append(event.text)  # type: ignore[union-attr]
             elif kind == "reasoning" and not self.opts.no_reasoning:
                 text = event.text  # type: ignore[union-attr]
                 if self._escape_err:
@@ -114,6 +111,12 @@ class TextRenderer(Renderer):
                     text = _DIM + text + _RESET
                 self._err.append(text)
                 self._in_reasoning = True
+        if texts:
+            text = "".join(texts)
+            if self._escape:
+                text = neutralize(text)
+            self._out.append(text.encode("utf-8", "replace"))
+            self._owes_newline = not text.endswith("\n")
 
     def _end_reasoning(self) -> None:
         self._in_reasoning = False

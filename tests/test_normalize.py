@@ -391,3 +391,53 @@ def test_arbitrary_json_never_raises(value, event):
     events = Normalizer("openai").sse(event, json.dumps(value))
     for e in events:
         json.dumps(e.as_dict())
+
+
+_delta = st.fixed_dictionaries(
+    {},
+    optional={
+        "content": st.one_of(st.text(max_size=5), st.none(), st.integers()),
+        "role": st.just("assistant"),
+        "reasoning_content": st.text(max_size=5),
+        "reasoning": st.text(max_size=5),
+    },
+)
+_choice = st.fixed_dictionaries(
+    {"delta": st.one_of(_delta, st.none(), st.text(max_size=3))},
+    optional={"index": st.sampled_from([0, 1]), "finish_reason": st.sampled_from([None, "stop", "length", ""])},
+)
+_chunk = st.fixed_dictionaries(
+    {"choices": st.one_of(st.lists(_choice, max_size=2), st.none(), st.just("x"))},
+    optional={"usage": st.just({"prompt_tokens": 1, "completion_tokens": 2}), "error": st.just({"message": "boom"}), "id": st.just("c")},
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_chunk.map(json.dumps), st.just("[DONE]"), st.just("{not json")), max_size=6))
+def test_batch_fast_path_equals_one_message_at_a_time(payloads):
+    """sse_batch reads the common OpenAI chunk inline; it must give exactly what sse() gives."""
+    from streamchat.errors import ProtocolError
+    from streamchat.protocol.sse import SSEMessage
+
+    messages = [SSEMessage("message", p) for p in payloads]
+    one = Normalizer("openai")
+    expected: list = []
+    ended = failed = False
+    try:
+        for m in messages:
+            for e in one.sse(m.event, m.data):
+                expected.append(e)
+                if e.type in ("error", "done"):
+                    ended = True
+                    break
+            if ended:
+                break
+    except ProtocolError:
+        failed = True
+    batch = Normalizer("openai")
+    try:
+        got, got_ended = batch.sse_batch(messages)
+    except ProtocolError as exc:
+        assert failed and exc.partial == expected
+        return
+    assert not failed and got == expected and got_ended == ended and batch.finish_reason == one.finish_reason

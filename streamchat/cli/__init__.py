@@ -77,10 +77,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from ..output import StdoutClosed, print_error
-    from .light import light_app, root_only
+    from .light import invoked, light_app
 
     args = list(argv) if argv is not None else sys.argv[1:]
-    command = get_command(light_app(app) if root_only(args) else app)
+    command = get_command(light_app(app, keep=invoked(args)))
     try:
         result = command.main(args=args, prog_name="streamchat", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:

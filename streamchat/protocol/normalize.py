@@ -167,6 +167,47 @@ class Normalizer:
             return self._named(event, data)
         return []  # rule 10
 
+    def sse_batch(self, messages: list[Any]) -> tuple[list[Event], bool]:
+        """Events from the SSE messages of one network read, up to and including a terminal event
+        (error or done; True then). A ProtocolError carries the events before it as ``partial``.
+
+        The per-token hot path: the OpenAI chunk nearly every token arrives in (one choice, a delta
+        with only content or role, no finish, usage or error) is read inline, with no calls; every
+        other message goes through ``sse``.
+        """
+        out: list[Event] = []
+        append = out.append
+        loads = _fast_loads
+        for message in messages:
+            event = message[0]
+            data = message[1]
+            if event == "message" and data[:1] == "{":
+                try:
+                    value = loads(data)
+                except (ValueError, StopIteration):
+                    value = None
+                if type(value) is dict and "usage" not in value and "error" not in value and "timings" not in value:
+                    choices = value.get("choices")
+                    if type(choices) is list and len(choices) == 1:
+                        choice = choices[0]
+                        if type(choice) is dict and choice.get("finish_reason") is None and choice.get("index", 0) == 0:
+                            delta = choice.get("delta")
+                            if type(delta) is dict and "reasoning_content" not in delta and "reasoning" not in delta:
+                                text = delta.get("content")
+                                if type(text) is str and text:
+                                    append(Content(text))
+                                continue
+            try:
+                events = self.sse(event, data)
+            except ProtocolError as exc:
+                exc.partial = out  # type: ignore[attr-defined]
+                raise
+            for item in events:
+                append(item)
+                if item.type == "error" or item.type == "done":
+                    return out, True
+        return out, False
+
     def data(self, data: str) -> list[Event]:
         """Events from one SSE data payload or one WebSocket text frame."""
         if data == "[DONE]":
@@ -259,14 +300,6 @@ class Normalizer:
     def _openai(self, obj: dict[str, Any]) -> list[Event]:
         # The per-token hot path: exact type checks, one lookup per key.
         choices = obj.get("choices")
-        if type(choices) is list and len(choices) == 1 and "usage" not in obj and "timings" not in obj and "error" not in obj:
-            # The shape of nearly every token: one choice whose delta holds only content (or role).
-            choice = choices[0]
-            if type(choice) is dict and choice.get("finish_reason") is None and choice.get("index", 0) == 0:
-                delta = choice.get("delta")
-                if type(delta) is dict and "reasoning_content" not in delta and "reasoning" not in delta:
-                    text = delta.get("content")
-                    return [Content(text)] if type(text) is str and text else []
         out: list[Event] = []
         if type(choices) is list:
             for choice in choices:
