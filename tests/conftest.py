@@ -55,7 +55,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMCHAT_")}
     env.pop("NO_COLOR", None)
     env.pop("FORCE_COLOR", None)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    # (no empty entry: an empty PYTHONPATH item means "the working directory")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH", "")) if p)
     env["XDG_CONFIG_HOME"] = os.path.join(ROOT, "tests", "data", "no-config-here")  # a developer's own config must not leak in
     env.update(extra)
     return env

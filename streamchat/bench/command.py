@@ -106,7 +106,9 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
 @contextlib.contextmanager
 def serve_process(options: dict[str, object]) -> Iterator[str]:
     """``streamchat serve --port 0`` with these options as a child process; yields its base URL."""
-    cmd = [sys.executable, "-m", "streamchat", "serve", "--port", "0"]
+    # -P: the user's working directory stays off sys.path (a stray nt.py or email.py there would
+    # shadow a module the server imports).
+    cmd = [sys.executable, "-P", "-m", "streamchat", "serve", "--port", "0"]
     for name, value in options.items():
         cmd += [name, str(value)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ})
@@ -126,6 +128,10 @@ def run_bench(args: BenchArgs) -> int:
     from ..protocol.requests import infer_dialect
     from .runner import LoadSpec
 
+    if args.ray is not None:
+        from .ray_workers import import_ray
+
+        import_ray()  # no Ray: say so before starting anything
     prompts = load_prompts(args)
     # The token and headers resolve as chat's do: --token-file, STREAMCHAT_TOKEN, the profile's token_command.
     connection = ChatArgs.from_locals({"token_file": args.token_file, "header": args.header, "profile": args.profile})

@@ -94,7 +94,7 @@ async def run_processes(
     """Run each share in its own ``python -m streamchat.bench.workers`` process; merge the results."""
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "streamchat.bench.workers", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            sys.executable, "-P", "-m", "streamchat.bench.workers", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
         for _ in shares
     ]
