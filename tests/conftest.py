@@ -89,3 +89,25 @@ def expected_reply(message: str, model: str = "deepseek/deepseek-chat", tokens: 
     from streamchat.server.replies import plan_reply
 
     return "".join(plan_reply(message, model, reply_tokens=tokens).content)
+
+
+def run_on_terminal(args: list[str], stream: str = "stdout", timeout: float = 60) -> tuple[int, bytes]:
+    """Run with stdout or stderr on a pseudo-terminal; returns (status, what the terminal received)."""
+    import pty
+
+    master, slave = pty.openpty()
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, stream: slave}
+    proc = subprocess.Popen(args, stdout=streams["stdout"], stderr=streams["stderr"], env=clean_env(), stdin=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every writer closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.communicate(timeout=timeout)
+    os.close(master)
+    return proc.returncode, b"".join(chunks)

@@ -237,29 +237,13 @@ def test_table_on_stderr_has_histogram_and_self_check():
 
 def test_progress_bar_on_a_terminal_only(server):
     """stderr a terminal: a redrawn progress line, erased before the table; not a terminal: none."""
-    import os
-    import pty
-    import subprocess
     import sys
 
-    from conftest import clean_env
+    from conftest import run_on_terminal
 
-    master, slave = pty.openpty()
     cmd = [sys.executable, "-m", "streamchat", "bench", "--url", server.url + "/api/chat/stream", "--requests", "30", "--concurrency", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=clean_env())
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        seen += data
-    proc.wait(timeout=60)
-    os.close(master)
-    assert proc.returncode == 0
+    code, seen = run_on_terminal(cmd, "stderr")
+    assert code == 0
     assert b"] 30/30 requests, 0 failed" in seen and b"\r\x1b[2K" in seen and b"requests: 30 ok" in seen
     plain = run_cli("bench", "--url", server.url + "/api/chat/stream", "--requests", "5")
     assert "\r" not in plain.stderr and "30/30" not in plain.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import clean_env, expected_reply, run_cli, seen_by
+from conftest import clean_env, expected_reply, run_cli, run_on_terminal, seen_by
 
 ALLOWED = {
     "content": {"type", "text"},
@@ -433,30 +433,13 @@ def test_conversation_file_grows_only_on_success(server, tmp_path):
 
 
 def test_escape_sequences_neutralised_on_a_terminal_only(server):
-    import os
-    import pty
-    import subprocess
     import sys
 
     args = [sys.executable, "-m", "streamchat", "chat", "--url", url(server), "-H", "X-Streamchat-Fault: escape", "Hi"]
     r = run_cli(*args[3:])
     assert "\x1b[2J" in r.out  # a pipe gets the bytes exactly
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(args, stdout=slave, stderr=subprocess.PIPE, env=clean_env(), stdin=subprocess.DEVNULL)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=30)
-    os.close(master)
-    screen = b"".join(chunks)
-    assert proc.returncode == 0
+    code, screen = run_on_terminal(args, "stdout", timeout=30)
+    assert code == 0
     assert b"\x1b" not in screen and b"\x07" not in screen
     assert b"^[[2J" in screen
 
