@@ -67,9 +67,6 @@ def _sigterm(signum: int, frame: object) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status instead of exiting (for tests and embedding)."""
-    from .collector import collect_garbage_less_often
-
-    collect_garbage_less_often()
     # pydantic looks for plugins through every installed distribution's entry points the first time
     # a model is built (16 ms of a chat's start); we use none. Its documented switch:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
@@ -80,6 +77,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     from .light import invoked, light_app
 
     args = list(argv) if argv is not None else sys.argv[1:]
+    if invoked(args) in ("chat", "ws-chat"):  # from the first import on; never for serve or bench (timed streams)
+        from .collector import collect_garbage_less_often
+
+        collect_garbage_less_often()
     command = get_command(light_app(app, keep=invoked(args)))
     try:
         result = command.main(args=args, prog_name="streamchat", standalone_mode=False)

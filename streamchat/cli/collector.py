@@ -1,4 +1,8 @@
-"""The cyclic garbage collector, tuned for streaming (stdlib only: imported before any command)."""
+"""The cyclic garbage collector, tuned for one reply streamed to stdout (chat, ws-chat).
+
+Not for serve or bench: there a collection of 50,000 objects is a pause of milliseconds in the
+middle of timed streams (bench's TTFT error at 64 streams rose from +3.5 to +4-7 ms mean with it).
+"""
 
 from __future__ import annotations
 
