@@ -97,8 +97,28 @@ def _check_table(table: Any, where: str, text: str, path: Path) -> dict[str, Any
     return table
 
 
+_parsed: dict[tuple[Path, int, int], dict[str, Any]] = {}
+
+
 def load(path: Path) -> dict[str, Any]:
-    """The parsed, checked file; {} when there is none."""
+    """The parsed, checked file; {} when there is none. Parsed once a run, though both the --profile
+    callback and the command's own settings ask for it (keyed by mtime and size, so a changed file is read again)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError:
+        stat = None
+    key = (path, stat.st_mtime_ns, stat.st_size) if stat is not None else None
+    if key is not None and key in _parsed:
+        return _parsed[key]
+    data = _parse(path)
+    if key is not None:
+        _parsed[key] = data
+    return data
+
+
+def _parse(path: Path) -> dict[str, Any]:
     import tomllib
 
     try:

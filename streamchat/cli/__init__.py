@@ -77,11 +77,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     from .light import invoked, light_app
 
     args = list(argv) if argv is not None else sys.argv[1:]
-    if invoked(args) in ("chat", "ws-chat"):  # from the first import on; never for serve or bench (timed streams)
+    keep = invoked(args)
+    if keep in ("chat", "ws-chat"):  # from the first import on; never for serve or bench (timed streams)
         from .collector import collect_garbage_less_often
 
         collect_garbage_less_often()
-    command = get_command(light_app(app, keep=invoked(args)))
+    command = get_command(light_app(app, keep=keep))
     try:
         result = command.main(args=args, prog_name="streamchat", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:
