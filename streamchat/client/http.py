@@ -39,11 +39,12 @@ class HTTPOptions(ConnectionOptions):
 
 
 class _HookedStream(httpcore.NetworkStream):
-    """The socket under httpcore, with two additions.
+    """The socket under httpcore, with three additions.
 
     * ``before_read`` runs before every socket read (the flush point, SPEC §3);
     * while ``headers_only`` is set, h11 is handed bytes only up to the end of the response head, so
-      the body is still ours to read with ``read_body`` (see ``HTTPStream``).
+      the body is still ours to read with ``read_body`` (see ``HTTPStream``);
+    * the TLS context is the backend's, made at the first handshake (see ``_HookedBackend``).
     """
 
     def __init__(self, stream: httpcore.NetworkStream, backend: _HookedBackend) -> None:
@@ -85,6 +86,8 @@ class _HookedStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
+        if ssl_context is self._backend.placeholder_tls:
+            ssl_context = self._backend.tls_context()
         tls = self._stream.start_tls(ssl_context, server_hostname, timeout)
         return _HookedStream(tls, self._backend)
 
@@ -93,9 +96,25 @@ class _HookedStream(httpcore.NetworkStream):
 
 
 class _HookedBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
+    """httpcore's socket backend, handing out ``_HookedStream`` sockets.
+
+    TLS: loading the CA bundle costs about 20 ms, which a plain ``http://`` stream (the common case on
+    loopback and in clusters) never needs. The transport is given ``placeholder_tls``, which is never
+    used for a handshake: ``start_tls`` swaps in the real context, made on first use from ``verify``.
+    """
+
+    def __init__(self, verify: ssl.SSLContext | bool = True) -> None:
         self._backend = httpcore.SyncBackend()
         self.before_read: Callable[[], None] = lambda: None
+        self._verify = verify
+        self._tls: ssl.SSLContext | None = None
+        self.placeholder_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+    def tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context(verify=self._verify)
+            self._tls.set_alpn_protocols(["http/1.1"])  # what httpcore sets on the context it is given
+        return self._tls
 
     def connect_tcp(
         self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None
@@ -266,8 +285,8 @@ def open_stream(method: str, url: str, opts: HTTPOptions, body: Any = None) -> I
         except (OSError, ssl.SSLError) as exc:
             raise UsageError(f"cannot load --cacert {opts.cacert!r}: {exc}") from exc
     timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout, pool=opts.connect_timeout)
-    transport = httpx.HTTPTransport(verify=verify)
-    backend = _HookedBackend()
+    backend = _HookedBackend(verify)
+    transport = httpx.HTTPTransport(verify=backend.placeholder_tls)
     pool = getattr(transport, "_pool", None)
     if pool is not None and hasattr(pool, "_network_backend"):
         pool._network_backend = backend

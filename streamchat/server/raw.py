@@ -7,6 +7,7 @@ any packet split, and benchmarks use it because it is never the bottleneck.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,10 +48,12 @@ def raw_server(
     extra_headers: str = "",
     truncate: int | None = None,
     path: str = "/v1/chat/completions",
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[str]:
     """Serve ``body`` to every request; ``framing``: chunked, length, or close (close-delimited).
 
-    Yields the URL. ``pieces`` splits the framed bytes into that many writes, ``pause`` seconds apart.
+    Yields the URL (``https://`` with a server-side ``tls`` context). ``pieces`` splits the framed
+    bytes into that many writes, ``pause`` seconds apart.
     """
     head = f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n{extra_headers}"
     if framing == "chunked":
@@ -66,6 +69,12 @@ def raw_server(
     sock.listen(8)
 
     def handle(conn: socket.socket) -> None:
+        if tls is not None:
+            try:
+                conn = tls.wrap_socket(conn, server_side=True)
+            except OSError:  # the client refused the handshake (an untrusted certificate)
+                conn.close()
+                return
         with conn:
             data = b""
             while b"\r\n\r\n" not in data:
@@ -91,7 +100,7 @@ def raw_server(
 
     accept_forever(sock, handle)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}{path}"
     finally:
         sock.close()
 
