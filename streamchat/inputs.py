@@ -123,16 +123,9 @@ def load_image(src: str, stdin: BinaryIO | None = None) -> str:
 
 
 def _history_item(value: Any, where: str) -> HistoryMessage:
-    from pydantic import ValidationError
+    from .protocol.validation import history_message
 
-    from .protocol.requests import HistoryMessage
-
-    try:
-        return HistoryMessage.model_validate(value)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first.get("loc", ())) or "message"
-        raise UsageError(f"{where}: {loc}: {first.get('msg', 'invalid')}") from None
+    return history_message(value, where)
 
 
 def json_object(line: str, where: str, what: str = "JSON") -> dict[str, Any]:

@@ -7,6 +7,7 @@ output, so no line is ever printed twice).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -82,7 +83,7 @@ class WSSession:
         from .protocol.requests import HistoryMessage, ws_frame
 
         if not request.history and self.history:
-            request = request.model_copy(update={"history": list(self.history)})
+            request = dataclasses.replace(request, history=list(self.history))
         frame = json.dumps(ws_frame(request), ensure_ascii=False)
         attempt = 0
         while True:

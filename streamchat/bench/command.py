@@ -50,7 +50,7 @@ class BenchArgs:
 
 def load_prompts(args: BenchArgs) -> list[Any]:
     from ..inputs import read_file_bytes, stdin_has_data
-    from ..protocol.requests import ChatRequest
+    from ..protocol.validation import chat_request
 
     base = {"model_id": args.model, "max_tokens": args.max_tokens}
     texts: list[Any] = list(args.prompt or [])
@@ -74,10 +74,7 @@ def load_prompts(args: BenchArgs) -> list[Any]:
     out = []
     for item in texts:
         fields = {**base, **(item if isinstance(item, dict) else {"message": item})}
-        try:
-            out.append(ChatRequest.model_validate({k: v for k, v in fields.items() if v is not None}))
-        except Exception as exc:  # pydantic's ValidationError
-            raise UsageError(f"bad prompt {str(item)[:40]!r}: {exc}") from None
+        out.append(chat_request({k: v for k, v in fields.items() if v is not None}, f"bad prompt {str(item)[:40]!r}"))
     return out
 
 

@@ -49,12 +49,14 @@ class LoadSpec:
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        out["prompts"] = [p.model_dump(exclude_none=True) for p in self.prompts]
+        out["prompts"] = [p.fields() for p in self.prompts]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LoadSpec:
-        return cls(**{**data, "prompts": [ChatRequest.model_validate(p) for p in data.get("prompts", [])]})
+        from ..protocol.validation import chat_request
+
+        return cls(**{**data, "prompts": [chat_request(p, "bench prompt") for p in data.get("prompts", [])]})
 
 
 def _error_kind(exc: BaseException) -> str:

@@ -213,8 +213,6 @@ def resolve_request(
 
     ``read_stdin=False`` leaves stdin alone (``ws-chat`` reads it as one turn a line).
     """
-    from pydantic import ValidationError
-
     from ..protocol.requests import ChatRequest
 
     users = stdin_consumers(args)
@@ -240,23 +238,21 @@ def resolve_request(
     if args.history is not None:
         history.extend(load_history(args.history, env.stdin))
     images = [load_image(src, env.stdin) for src in args.image]
-    try:
-        request = ChatRequest(
-            message=message or "",
-            model_id=args.model,
-            provider_slug=provider_slug(args.model, args.provider),
-            history=history,
-            system_prompt=system,
-            images=images,
-            max_tokens=args.max_tokens,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            frequency_penalty=args.frequency_penalty,
-            presence_penalty=args.presence_penalty,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UsageError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    # Every value here has been checked: options by Typer (with ChatRequest's own bounds), history
+    # items by pydantic as they were read (protocol/validation.py), the rest is text we read.
+    request = ChatRequest(
+        message=message or "",
+        model_id=args.model,
+        provider_slug=provider_slug(args.model, args.provider),
+        history=history,
+        system_prompt=system,
+        images=images,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        frequency_penalty=args.frequency_penalty,
+        presence_penalty=args.presence_penalty,
+    )
     return request, message
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -64,22 +65,13 @@ def interactive_turns(env: Environment) -> Iterator[str]:
 def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
     """A plain line is the message; a JSON object line is the full request for that turn."""
     if not line.lstrip().startswith("{"):
-        return base.model_copy(update={"message": line})
-    from pydantic import ValidationError
-
-    from ..errors import UsageError
+        return dataclasses.replace(base, message=line)
     from ..inputs import json_object
-    from ..protocol.requests import ChatRequest
+    from ..protocol.validation import chat_request
 
     obj = json_object(line, where, "JSON request")
     obj.pop("type", None)
-    fields: dict[str, Any] = base.model_dump()
-    fields.update(obj)
-    try:
-        return ChatRequest.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UsageError(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return chat_request({**base.fields(), **obj}, where)
 
 
 def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
@@ -123,7 +115,7 @@ def execute(args: ChatArgs, env: Environment, checks: Any = None) -> int:
         session = WSSession(url, opts, renderer, on_turn_done=save)
         session.recorder = recorder
         session.history = list(base.history)
-        base = base.model_copy(update={"history": []})
+        base = dataclasses.replace(base, history=[])
         try:
             if single:
                 session.turn(base)

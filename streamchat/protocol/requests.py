@@ -1,20 +1,27 @@
-"""ChatRequest (validated once, with pydantic) and the request body of each dialect (SPEC §4, §12)."""
+"""ChatRequest and the request body of each dialect (SPEC §4, §12).
+
+``ChatRequest`` and ``HistoryMessage`` are plain dataclasses: the CLI fills them from values Typer has
+already checked, and building them costs nothing at start-up. What comes from files, stdin and JSON
+lines (history, conversation files, ws-chat's JSON turns, bench prompts) is validated with pydantic
+at that boundary, in ``protocol/validation.py``, against these same definitions: a field's bounds are
+in its ``metadata``.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from pydantic import BaseModel, ConfigDict, Field
 
 DIALECTS = ("streamchat", "openai", "prompt", "query", "anthropic")
 
 
-class HistoryMessage(BaseModel):
+@dataclass(slots=True)
+class HistoryMessage:
     """One prior turn, as ``--history`` and ``-C`` files hold them."""
 
-    model_config = ConfigDict(extra="forbid")
+    __pydantic_config__ = {"extra": "forbid"}  # noqa: RUF012  (pydantic reads it when validating files)
 
     role: Literal["system", "user", "assistant"]
     content: str
@@ -27,25 +34,44 @@ class HistoryMessage(BaseModel):
         return out
 
 
-class ChatRequest(BaseModel):
-    """Everything one chat turn sends, whatever the dialect; ``None`` means unset (left out)."""
+def _bounded(ge: float, le: float | None = None) -> Any:
+    """An optional number field; ``ge``/``le`` are checked by pydantic (validation.py) and by Typer."""
+    bounds = {"ge": ge} if le is None else {"ge": ge, "le": le}
+    return field(default=None, metadata=bounds)
 
-    model_config = ConfigDict(extra="forbid")
+
+@dataclass(slots=True)
+class ChatRequest:
+    """Everything one chat turn sends, whatever the dialect; ``None`` means unset (left out).
+
+    Built as given: ``validation.chat_request(dict)`` checks a request that comes from outside.
+    """
 
     message: str
     model_id: str = "deepseek/deepseek-chat"
     provider_slug: Optional[str] = None
-    history: list[HistoryMessage] = Field(default_factory=list)
+    history: list[HistoryMessage] = field(default_factory=list)
     system_prompt: Optional[str] = None
-    images: list[str] = Field(default_factory=list)
-    max_tokens: Optional[int] = Field(default=None, ge=1)
-    temperature: Optional[float] = Field(default=None, ge=0.0, le=2.0)
-    top_p: Optional[float] = Field(default=None, ge=0.0, le=1.0)
-    frequency_penalty: Optional[float] = Field(default=None, ge=-2.0, le=2.0)
-    presence_penalty: Optional[float] = Field(default=None, ge=-2.0, le=2.0)
+    images: list[str] = field(default_factory=list)
+    max_tokens: Optional[int] = _bounded(1)
+    temperature: Optional[float] = _bounded(0.0, 2.0)
+    top_p: Optional[float] = _bounded(0.0, 1.0)
+    frequency_penalty: Optional[float] = _bounded(-2.0, 2.0)
+    presence_penalty: Optional[float] = _bounded(-2.0, 2.0)
 
     def sampling(self, *names: str) -> dict[str, Any]:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def fields(self) -> dict[str, Any]:
+        """The set fields as JSON-ready values (history as wire dicts): what ``chat_request`` takes back."""
+        out: dict[str, Any] = {}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if name == "history":
+                value = [m.wire() for m in value]
+            if value is not None:
+                out[name] = value
+        return out
 
 
 _SAMPLING = ("max_tokens", "temperature", "top_p", "frequency_penalty", "presence_penalty")
