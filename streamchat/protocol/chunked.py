@@ -7,6 +7,8 @@ returns all the payload in it at once, so the SSE decoder downstream sees many e
 
 from __future__ import annotations
 
+from itertools import repeat
+
 from ..errors import ProtocolError
 
 _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
@@ -29,28 +31,38 @@ class ChunkedDecoder:
 
     @staticmethod
     def _whole_chunks(buf: bytes, out: list[bytes]) -> int:
-        """The common case in one C-level split: ``size CRLF data CRLF`` pairs whose data holds no CRLF.
+        """The common case without a Python loop: ``size CRLF data CRLF`` pairs whose data holds no CRLF.
 
-        Returns how far it got; the careful state machine takes over from there.
+        One split, then the sizes checked against the lengths list against list (a token stream is
+        one chunk per token: a loop per chunk was a fifth of a chat's time). Returns how far it got;
+        the careful state machine takes over from there.
         """
         pieces = buf.split(b"\r\n")
-        pos = 0
-        count = len(pieces) - 2  # the last piece may be incomplete
-        i = 0
-        append = out.append
-        while i < count:
-            head = pieces[i]
-            data = pieces[i + 1]
+        pairs = (len(pieces) - 1) // 2  # the last piece may be incomplete
+        heads = pieces[0 : 2 * pairs : 2]
+        datas = pieces[1 : 2 * pairs : 2]
+        lengths = list(map(len, datas))
+        try:
+            sizes = list(map(int, heads, repeat(16)))
+            ok = sizes == lengths and 0 not in sizes and b"".join(heads).isalnum()
+        except ValueError:
+            ok = False
+        if not ok:
+            pairs = ChunkedDecoder._plain_prefix(heads, lengths)
+            del datas[pairs:]
+        out.extend(datas)
+        return sum(map(len, heads[:pairs])) + sum(lengths[:pairs]) + 4 * pairs
+
+    @staticmethod
+    def _plain_prefix(heads: list[bytes], lengths: list[int]) -> int:
+        """How many leading pairs are plain, whole, non-final chunks."""
+        for index, (head, length) in enumerate(zip(heads, lengths, strict=True)):
             try:
-                length = int(head, 16)
+                if length == 0 or int(head, 16) != length or not head.isalnum():
+                    return index
             except ValueError:
-                break
-            if length == 0 or length != len(data) or not head.isalnum():
-                break
-            append(data)
-            pos += len(head) + length + 4
-            i += 2
-        return pos
+                return index
+        return len(heads)
 
     def feed(self, data: bytes) -> bytes:
         buf = self._buf + data if self._buf else data
@@ -63,7 +75,7 @@ class ChunkedDecoder:
         split_done = False
         while True:
             if state == _SIZE and not split_done:
-                split_done = True  # once a feed: where it stops, the careful path is needed
+                split_done = True  # once a feed: where it stopped, the careful path is needed
                 pos += self._whole_chunks(buf[pos:] if pos else buf, out)
             if state == _SIZE:
                 # Fast path: a whole chunk (size line, data, CRLF) already in the buffer.
@@ -95,6 +107,7 @@ class ChunkedDecoder:
                     raise ProtocolError("malformed chunked body: no CRLF after a chunk")
                 pos += 2
                 state = _SIZE
+                continue  # the read began inside a chunk: the rest may still go in one split
             if state == _SIZE:
                 end = buf.find(b"\r\n", pos)
                 if end < 0:
