@@ -60,14 +60,20 @@ def _emit(reply: Reply, renderer: Renderer, events: list[Event], now: float) -> 
 def consume_sse(chunks, normalizer: Normalizer, reply: Reply, renderer: Renderer, clock=time.perf_counter) -> bool:  # type: ignore[no-untyped-def]
     """Decode an event stream into the reply; True when it ended with done or an error."""
     decoder = SSEDecoder()
-    feed = decoder.feed
-    batch = normalizer.sse_batch
+    feed = decoder.feed_batch
     for chunk in chunks:
         now = clock()
+        events: list[Event] = []
+        ended = False
         try:
-            events, ended = batch(feed(chunk))
+            payloads, messages = feed(chunk)
+            if payloads:
+                events, ended = normalizer.data_batch(payloads)
+            if messages and not ended:
+                more, ended = normalizer.sse_batch(messages)
+                events += more
         except ProtocolError as exc:
-            _emit(reply, renderer, getattr(exc, "partial", []), now)
+            _emit(reply, renderer, events + getattr(exc, "partial", []), now)
             raise
         if events:
             _emit(reply, renderer, events, now)

@@ -412,32 +412,66 @@ _chunk = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.one_of(_chunk.map(json.dumps), st.just("[DONE]"), st.just("{not json")), max_size=6))
-def test_batch_fast_path_equals_one_message_at_a_time(payloads):
-    """sse_batch reads the common OpenAI chunk inline; it must give exactly what sse() gives."""
+def one_at_a_time(messages: list) -> tuple[list, bool, bool, Normalizer]:
+    """What sse() gives message by message, up to a terminal event: (events, ended, failed, normalizer)."""
     from streamchat.errors import ProtocolError
-    from streamchat.protocol.sse import SSEMessage
 
-    messages = [SSEMessage("message", p) for p in payloads]
     one = Normalizer("openai")
     expected: list = []
-    ended = failed = False
     try:
         for m in messages:
             for e in one.sse(m.event, m.data):
                 expected.append(e)
                 if e.type in ("error", "done"):
-                    ended = True
-                    break
-            if ended:
-                break
+                    return expected, True, False, one
     except ProtocolError:
-        failed = True
+        return expected, False, True, one
+    return expected, False, False, one
+
+
+def assert_batch_equals(batch_call, messages: list) -> None:
+    from streamchat.errors import ProtocolError
+
+    expected, ended, failed, one = one_at_a_time(messages)
     batch = Normalizer("openai")
     try:
-        got, got_ended = batch.sse_batch(messages)
+        got, got_ended = batch_call(batch)
     except ProtocolError as exc:
         assert failed and exc.partial == expected
         return
     assert not failed and got == expected and got_ended == ended and batch.finish_reason == one.finish_reason
+
+
+_payloads = st.lists(st.one_of(_chunk.map(json.dumps), st.just("[DONE]"), st.just("{not json")), max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_payloads)
+def test_batch_fast_path_equals_one_message_at_a_time(payloads):
+    """sse_batch reads the common OpenAI chunk inline; it must give exactly what sse() gives."""
+    from streamchat.protocol.sse import SSEMessage
+
+    messages = [SSEMessage("message", p) for p in payloads]
+    assert_batch_equals(lambda n: n.sse_batch(messages), messages)
+
+
+_raw = st.one_of(
+    _payloads.map(lambda ps: [p.encode() for p in ps]),
+    st.lists(
+        st.sampled_from(
+            [b'{"choices":[{"delta":{"content":"\xff\xfeok"}}]}', b"\xff", b'{"choices":[{"delta":{"content":"\xe4\xb8\x96"}}]}']
+        ),
+        max_size=3,
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_raw, _raw)
+def test_data_batch_on_raw_bytes_equals_decoding_first(first, second):
+    """data_batch takes the decoder's raw payloads: the same events as decoding them (U+FFFD) and sse()."""
+    from streamchat.protocol.sse import SSEMessage
+
+    payloads = first + second
+    messages = [SSEMessage("message", p.decode("utf-8", "replace")) for p in payloads]
+    assert_batch_equals(lambda n: n.data_batch(payloads), messages)

@@ -181,3 +181,56 @@ def test_same_events_as_httpx_sse_for_random_splits(text, cuts):
 @given(st.binary(max_size=300), st.integers(1, 50))
 def test_any_bytes_any_split_never_crash_and_agree(payload, size):
     assert decode_all(payload, split=size) == decode_all(payload)
+
+
+# -- feed_batch: the hot path gives exactly feed's events --------------------------------------
+
+
+def batch_events(payload: bytes, sizes: list[int]) -> list[SSEMessage]:
+    """``feed_batch`` over the pieces, its payloads turned back into messages."""
+    decoder = SSEDecoder()
+    out: list[SSEMessage] = []
+    pos = 0
+    for size in [*sizes, len(payload)]:
+        last_id, retry = decoder._last_id, decoder._retry  # a plain event leaves both as they were
+        payloads, messages = decoder.feed_batch(payload[pos : pos + size])
+        out += [SSEMessage("message", p.decode("utf-8", "replace"), last_id, retry) for p in payloads] + messages
+        pos += size
+    return out + decoder.close()
+
+
+@st.composite
+def token_streams(draw):
+    """Mostly plain ``data: {...}`` events, with what breaks the run mixed in now and then."""
+    blocks = []
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["plain"] * 6 + ["named", "comment", "two-lines", "id", "retry", "empty", "crlf", "bare"]))
+        value = draw(_value)
+        blocks.append(
+            {
+                "plain": f"data: {value}\n\n",
+                "named": f"event: x{value[:3]}\ndata: {value}\n\n",
+                "comment": f": {value}\n",
+                "two-lines": f"data: {value}\ndata: more\n\n",
+                "id": f"id: {value[:4]}\ndata: {value}\n\n",
+                "retry": "retry: 150\n",
+                "empty": "data: \n\n",
+                "crlf": f"data: {value}\r\n\r\n",
+                "bare": f"data:{value}\n\n",
+            }[kind]
+        )
+    return "".join(blocks).encode("utf-8", "surrogatepass") + draw(st.sampled_from([b"", b"data: unterminated", b"\xff\xfe"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(token_streams(), st.lists(st.integers(1, 90), max_size=6))
+def test_feed_batch_gives_exactly_the_events_of_feed(payload, sizes):
+    assert batch_events(payload, sizes) == decode_all(payload)
+
+
+def test_feed_batch_takes_a_read_of_plain_events_in_one_piece():
+    decoder = SSEDecoder()
+    assert decoder.feed_batch(b'data: {"a":1}\n\ndata: [DONE]\n\ndata: tai') == ([b'{"a":1}', b"[DONE]"], [])
+    assert decoder.feed_batch(b"l\n\n") == ([b"tail"], [])
+    mixed = b'data: {"a":1}\n\nevent: x\ndata: y\n\n'
+    assert decoder.feed_batch(mixed) == ([], [SSEMessage("message", '{"a":1}'), SSEMessage("x", "y")])

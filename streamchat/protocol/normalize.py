@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import ProtocolError
 from ..events import Content, Done, Error, Event, Reasoning, Tps, Usage
+from .chunk_template import ChunkTemplate
 
 NAMED_EVENTS = frozenset({"content", "reasoning", "tps", "usage", "done", "error"})
 # Event names whose data is read by the data rules (Anthropic names its events after their type).
@@ -39,12 +40,15 @@ _DATA_EVENTS = frozenset(
         "ping",
     }
 )
+_OBJECT_START = ("{", b"{")
 try:
-    from orjson import loads as _fast_loads  # 3x the stdlib on token-sized objects
+    from orjson import loads as _fast_loads  # 3x the stdlib on token-sized objects; str or bytes
 except ImportError:  # pragma: no cover - a platform without orjson wheels
     _scan_once = json.decoder.JSONDecoder().scan_once
 
-    def _fast_loads(data: str) -> Any:
+    def _fast_loads(data: str | bytes) -> Any:
+        if type(data) is bytes:
+            data = data.decode("utf-8")  # invalid UTF-8 (a ValueError) goes the slow way, decoded with U+FFFD
         value, end = _scan_once(data, 0)
         if end != len(data):
             raise ValueError("trailing data")
@@ -77,6 +81,25 @@ def _number(value: Any) -> float | None:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _token_text(value: Any) -> str | None:
+    """The content of the OpenAI chunk nearly every token arrives in, or None if ``value`` is not one.
+
+    That chunk: one choice at index 0, no finish reason, a delta without reasoning, and no usage,
+    error or timings beside it. For it, rule 3 gives exactly one content event (none for "").
+    """
+    if type(value) is dict and "usage" not in value and "error" not in value and "timings" not in value:
+        choices = value.get("choices")
+        if type(choices) is list and len(choices) == 1:
+            choice = choices[0]
+            if type(choice) is dict and choice.get("finish_reason") is None and choice.get("index", 0) == 0:
+                delta = choice.get("delta")
+                if type(delta) is dict and "reasoning_content" not in delta and "reasoning" not in delta:
+                    text = delta.get("content")
+                    if type(text) is str:
+                        return text
+    return None
 
 
 def error_from(obj: Any) -> Error:
@@ -149,13 +172,15 @@ class Normalizer:
     ``dialect`` matters for one rule only: in ``query``, data that is not JSON is content text.
     """
 
-    __slots__ = ("dialect", "finish_reason", "_input_tokens", "_cached_tokens")
+    __slots__ = ("dialect", "finish_reason", "_input_tokens", "_cached_tokens", "_template", "_cut_in")
 
     def __init__(self, dialect: str = "streamchat") -> None:
         self.dialect = dialect
         self.finish_reason: str | None = None
         self._input_tokens: int | None = None  # from Anthropic's message_start
         self._cached_tokens: int | None = None
+        self._template: ChunkTemplate | None = None  # the token chunk's constant text (data_batch)
+        self._cut_in = 0
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -169,36 +194,62 @@ class Normalizer:
 
     def sse_batch(self, messages: list[Any]) -> tuple[list[Event], bool]:
         """Events from the SSE messages of one network read, up to and including a terminal event
-        (error or done; True then). A ProtocolError carries the events before it as ``partial``.
+        (error or done; True then). A ProtocolError carries the events before it as ``partial``."""
+        if all(message[0] == "message" for message in messages):
+            return self.data_batch([message[1] for message in messages])
+        out: list[Event] = []
+        for message in messages:
+            try:
+                events = self.sse(message[0], message[1])
+            except ProtocolError as exc:
+                exc.partial = out  # type: ignore[attr-defined]
+                raise
+            for item in events:
+                out.append(item)
+                if item.type == "error" or item.type == "done":
+                    return out, True
+        return out, False
 
-        The per-token hot path: the OpenAI chunk nearly every token arrives in (one choice, a delta
-        with only content or role, no finish, usage or error) is read inline, with no calls; every
-        other message goes through ``sse``.
+    def data_batch(self, payloads: list[bytes] | list[str]) -> tuple[list[Event], bool]:
+        """``sse_batch`` for unnamed events given by their data (``SSEDecoder.feed_batch``'s payloads,
+        raw bytes decoded here as the decoder would, or str).
+
+        The per-token hot path: the OpenAI chunk nearly every token arrives in (see ``_token_text``)
+        is read inline; once one is seen, later ones with the same text around the content cost a
+        string parse (``ChunkTemplate``). Every other payload goes through ``data``.
         """
         out: list[Event] = []
         append = out.append
         loads = _fast_loads
-        for message in messages:
-            event = message[0]
-            data = message[1]
-            if event == "message" and data[:1] == "{":
+        on_bytes = bool(payloads) and type(payloads[0]) is bytes  # all bytes or all str
+        prefix, suffix, start, fixed = self._template_parts() if on_bytes else (None, b"", 0, 0)
+        fits = False
+        for raw in payloads:
+            if prefix is not None and raw.startswith(prefix) and raw.endswith(suffix) and len(raw) > fixed:  # type: ignore[arg-type]
                 try:
-                    value = loads(data)
+                    text = loads(raw[start : len(raw) - fixed + start])
+                except (ValueError, StopIteration):
+                    text = None
+                if type(text) is str:
+                    if text:
+                        append(Content(text))
+                    fits = True
+                    continue
+            if raw[:1] in _OBJECT_START:
+                try:
+                    value = loads(raw)
                 except (ValueError, StopIteration):
                     value = None
-                if type(value) is dict and "usage" not in value and "error" not in value and "timings" not in value:
-                    choices = value.get("choices")
-                    if type(choices) is list and len(choices) == 1:
-                        choice = choices[0]
-                        if type(choice) is dict and choice.get("finish_reason") is None and choice.get("index", 0) == 0:
-                            delta = choice.get("delta")
-                            if type(delta) is dict and "reasoning_content" not in delta and "reasoning" not in delta:
-                                text = delta.get("content")
-                                if type(text) is str and text:
-                                    append(Content(text))
-                                continue
+                text = _token_text(value)
+                if text is not None:
+                    if text:
+                        append(Content(text))
+                    if on_bytes and self._learn(raw, value, fits):  # type: ignore[arg-type]
+                        prefix, suffix, start, fixed = self._template_parts()
+                    fits = False
+                    continue
             try:
-                events = self.sse(event, data)
+                events = self.data(raw if type(raw) is str else raw.decode("utf-8", "replace"))
             except ProtocolError as exc:
                 exc.partial = out  # type: ignore[attr-defined]
                 raise
@@ -206,7 +257,28 @@ class Normalizer:
                 append(item)
                 if item.type == "error" or item.type == "done":
                     return out, True
+        if fits:
+            self._cut_in = 0
         return out, False
+
+    def _template_parts(self) -> tuple[bytes | None, bytes, int, int]:
+        template = self._template
+        if template is None:
+            return None, b"", 0, 0
+        return template.prefix, template.suffix, len(template.prefix), len(template.prefix) + len(template.suffix)
+
+    def _learn(self, raw: bytes, value: Any, fitted: bool) -> bool:
+        """A token chunk the template did not fit: cut a new template from it now if the template had
+        been fitting (``created`` changed, say), else every 64th time (for servers whose chunks all
+        differ). True when the template changed."""
+        if fitted:
+            self._cut_in = 0
+        if self._cut_in > 0:
+            self._cut_in -= 1
+            return False
+        self._template = ChunkTemplate.cut(raw, value, _token_text, _fast_loads)
+        self._cut_in = 64
+        return True
 
     def data(self, data: str) -> list[Event]:
         """Events from one SSE data payload or one WebSocket text frame."""
