@@ -20,6 +20,8 @@ OUTPUT_MODES = ("text", "ndjson", "json")
 _DIM, _RESET, _RED = "\x1b[2m", "\x1b[0m", "\x1b[31m"
 _dumps = json.dumps
 _encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_CONTENT_LINE = '{"type": "content", "text": '  # + the JSON string + "}\n": the content line, as json.dumps writes it
+_CONTENT_SEP = "}\n" + _CONTENT_LINE
 
 
 @dataclass
@@ -137,10 +139,15 @@ class NDJSONRenderer(Renderer):
     def write(self, events: list[Event], now: float) -> None:
         out = self._out
         extra = self._extra(now)
+        if not extra:
+            texts = [event.text for event in events if event.type == "content"]  # type: ignore[union-attr]
+            if texts and len(texts) == len(events):  # a read of tokens only: the hot path, one join
+                out.append((_CONTENT_LINE + _CONTENT_SEP.join(map(_encode_str, texts)) + "}\n").encode())
+                return
         for event in events:
             if event.type == "content" and not extra:
                 # the hot path: one string format instead of a dict and a generic dumps
-                out.append(b'{"type": "content", "text": %s}\n' % _encode_str(event.text).encode())  # type: ignore[union-attr]
+                out.append((_CONTENT_LINE + _encode_str(event.text) + "}\n").encode())  # type: ignore[union-attr]
                 continue
             record = event.as_dict()
             if extra:

@@ -28,6 +28,13 @@ class TextBuffer:
             self._blocks.append("".join(parts))
             parts.clear()
 
+    def extend(self, texts: list[str]) -> None:
+        parts = self._parts
+        parts.extend(texts)
+        if len(parts) >= self.BLOCK:
+            self._blocks.append("".join(parts))
+            parts.clear()
+
     def __str__(self) -> str:
         return "".join(self._blocks) + "".join(self._parts)
 
@@ -53,6 +60,17 @@ class Reply:
         self.ends_with_newline = True  # nothing written yet: no newline owed
 
     def add(self, events: list[Event], now: float) -> None:
+        texts = [event.text for event in events if event.type == "content"]  # type: ignore[union-attr]
+        if texts and len(texts) == len(events):  # a read of tokens only: the hot path, in bulk
+            self.events += len(texts)
+            self.content_events += len(texts)
+            if self.keep_text:
+                self.content_parts.extend(texts)
+            self.ends_with_newline = texts[-1].endswith("\n")
+            if self.t_first is None:
+                self.t_first = now
+            self.t_last = now
+            return
         for event in events:
             self.events += 1
             kind = event.type
