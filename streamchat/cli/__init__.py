@@ -74,7 +74,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from ..output import StdoutClosed, print_error
-    from .coercion import install as install_quick_checks
     from .light import invoked, light_app
 
     args = list(argv) if argv is not None else sys.argv[1:]
@@ -84,7 +83,10 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         collect_garbage_less_often()
     command = get_command(light_app(app, keep=keep))
-    install_quick_checks(command)
+    if keep is not None:  # (the root's --help and --version check no values)
+        from .coercion import install as install_quick_checks
+
+        install_quick_checks(command)
     try:
         result = command.main(args=args, prog_name="streamchat", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:

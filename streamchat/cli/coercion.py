@@ -14,14 +14,24 @@ release moves them, ``install`` changes nothing and Typer checks every value its
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
 _SLOW = object()  # "not plainly valid: ask Typer"
-_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})\Z")
-_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,15})?\Z")
+
+
+def _plain_digits(text: str, most: int) -> bool:
+    """ASCII digits, no sign, no leading zero, at most ``most`` of them (int() takes far more)."""
+    return text.isascii() and text.isdigit() and len(text) <= most and (text == "0" or text[0] != "0")
+
+
+def _plain_int(text: str) -> bool:
+    return _plain_digits(text[1:] if text[:1] == "-" else text, 18)
+
+
+def _plain_decimal(text: str) -> bool:
+    whole, dot, fraction = (text[1:] if text[:1] == "-" else text).partition(".")
+    return _plain_digits(whole, 15) and (not dot or (fraction.isascii() and fraction.isdigit() and len(fraction) <= 15))
 
 
 def _bounded(number: Any, low: Any, high: Any) -> Any:
@@ -42,7 +52,7 @@ def _checker(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
     if annotation is int:
 
         def check_int(value: Any) -> Any:
-            if type(value) is str and _INT.match(value):
+            if type(value) is str and _plain_int(value):
                 value = int(value)
             return _bounded(value, low, high) if type(value) is int else _SLOW
 
@@ -50,7 +60,7 @@ def _checker(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
     if annotation is float:
 
         def check_float(value: Any) -> Any:
-            if type(value) is str and _FLOAT.match(value):
+            if type(value) is str and _plain_decimal(value):
                 value = float(value)
             elif type(value) is int:
                 value = float(value)
@@ -73,14 +83,15 @@ except ImportError:  # pragma: no cover - a Typer without this layer
 
 if RuntimeParam is not None:
 
-    @dataclass(frozen=True)
     class QuickParam(RuntimeParam):  # type: ignore[misc,valid-type]
         """Typer's runtime check for one parameter, with ``check`` tried first."""
 
-        check: Callable[[Any], Any]
+        def __init__(self, parameter_info: Any, annotation: Any, check: Callable[[Any], Any]) -> None:
+            super().__init__(parameter_info, annotation)
+            object.__setattr__(self, "check", check)  # a frozen dataclass, as Typer's own are
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            result = self.check(value)
+            result = self.check(value)  # type: ignore[attr-defined]
             if result is not _SLOW:
                 return result
             return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
