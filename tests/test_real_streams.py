@@ -113,3 +113,44 @@ def test_vllm_midstream_error_exits_1():
         r = run_cli("chat", "--url", url, "-o", "ndjson", "Hi")
     assert r.code == 1
     assert r.lines() == [{"type": "content", "text": "Par"}, {"type": "error", "message": "The engine crashed", "code": 500}]
+
+
+def test_retry_on_a_kept_alive_connection_keeps_the_first_events():
+    """A 429 answered with keep-alive, then the retry's head and first events in one packet.
+
+    The error body is read through h11; the retry, on the same connection, must be read by us from
+    its first body byte (a first token was lost, depending on timing, before this was fixed).
+    """
+    import socket
+    import threading
+
+    body = OPENAI
+    framed = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    requests = []
+
+    def serve() -> None:
+        conn, _ = sock.accept()
+        with conn:
+            for answer in (
+                b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: 15\r\n"
+                b'retry-after: 0\r\n\r\n{"error":"slow"}'[:-1],
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" + framed,
+            ):
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                requests.append(data)
+                conn.sendall(answer)  # head and body in one write: one read on the other side
+            conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1/chat/completions"
+    r = run_cli("chat", "--url", url, "--retries", "1", "-o", "ndjson", "Hi")
+    sock.close()
+    assert r.code == 0, r.stderr
+    assert len(requests) == 2  # the retry went over the same connection
+    assert [e["text"] for e in r.lines() if e["type"] == "content"] == ["Hello", " world"]

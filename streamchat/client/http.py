@@ -78,6 +78,10 @@ class _HookedStream(httpcore.NetworkStream):
         return self._stream.read(BODY_READ, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # A request on this connection (a retry after an error status may reuse it): its response's
+        # body is ours again. Left False from the error body, h11 would swallow the first events
+        # that arrive in the same read as the new response's head.
+        self.headers_only = True
         self._stream.write(buffer, timeout)
 
     def close(self) -> None:
