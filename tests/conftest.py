@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,12 @@ from streamchat.server.config import ServerConfig
 from streamchat.server.embedded import RunningServer, start_in_thread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A shell without job control starts background jobs (`cmd &` in a script) with SIGINT ignored, and
+# an ignored signal stays ignored across exec: the Ctrl-C tests' streamchat processes would never
+# see their SIGINT. With a handler here, the processes the tests start get the default again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
