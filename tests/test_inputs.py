@@ -69,9 +69,15 @@ def test_conversation_append_after_a_hand_edit_without_newline(tmp_path):
 
 @pytest.mark.parametrize(
     "text, where",
-    [('[{"role": "user"}]', "h: item 1"), ('{"role": "user", "content": "a"}\n\n{"role": 5, "content": "b"}', "h:3"), ("[1, 2", "h:1")],
+    [
+        ('[{"role": "user"}]', "h: item 1: content: Field required"),
+        ('{"role": "user", "content": "a"}\n\n{"role": 5, "content": "b"}', "h:3: role: Input should be"),
+        ('{"role": "user", "content": "a", "name": "x"}', "h:1: name: unknown field"),
+        ('[{"role": "user", "content": "a", "images": "x.png"}]', "h: item 1: images: Input should be a valid list"),
+        ("[1, 2", "h:1"),
+    ],
 )
-def test_history_errors_say_where(text, where):
+def test_history_errors_say_where_and_what(text, where):
     with pytest.raises(UsageError) as info:
         parse_history(text, "h")
     assert str(info.value).startswith(where)

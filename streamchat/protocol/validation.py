@@ -39,10 +39,14 @@ def _history_adapter() -> TypeAdapter[HistoryMessage]:
     return TypeAdapter(HistoryMessage)
 
 
+_UNKNOWN_FIELD = ("extra_forbidden", "unexpected_keyword_argument")  # (a dataclass's word for it is Python's)
+
+
 def _first_error(exc: ValidationError, default_loc: str) -> str:
     first = exc.errors()[0]
     loc = ".".join(str(part) for part in first.get("loc", ())) or default_loc
-    return f"{loc}: {first.get('msg', 'invalid')}"
+    message = "unknown field" if first.get("type") in _UNKNOWN_FIELD else first.get("msg", "invalid")
+    return f"{loc}: {message}"
 
 
 def history_message(value: Any, where: str) -> HistoryMessage:
