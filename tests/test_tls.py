@@ -11,7 +11,7 @@ import pytest
 from conftest import clean_env, run_cli
 from test_real_streams import OPENAI
 
-from streamchat.server.raw import raw_server
+from streamchat.server.raw import raw_server, raw_ws_server
 
 trustme = pytest.importorskip("trustme")
 
@@ -71,3 +71,31 @@ def test_unreadable_cacert_is_a_usage_error_2(tmp_path):
     r = run_cli("chat", "--url", "https://127.0.0.1:9/v1/chat/completions", "--cacert", str(bad), "Hi")
     assert r.code == 2
     assert "--cacert" in r.stderr and "Traceback" not in r.stderr
+
+
+WS_REPLY = [b'{"type":"content","text":"Hello"}', b'{"type":"content","text":" world"}', b'{"type":"done","finish_reason":"stop"}']
+
+
+def test_wss_verified_with_cacert(tls_context, ca_file):
+    with raw_ws_server(WS_REPLY, tls=tls_context) as url:
+        assert url.startswith("wss://")
+        r = run_cli("ws-chat", "--url", url, "--cacert", ca_file, "-o", "ndjson", "Hi")
+    assert r.code == 0, r.stderr
+    assert [line["text"] for line in r.lines() if line["type"] == "content"] == ["Hello", " world"]
+
+
+def test_wss_untrusted_certificate_is_3_and_insecure_skips_verification(tls_context):
+    with raw_ws_server(WS_REPLY, tls=tls_context) as url:
+        refused = run_cli("ws-chat", "--url", url, "--retries", "0", "-o", "ndjson", "Hi")
+        skipped = run_cli("ws-chat", "--url", url, "--insecure", "-o", "ndjson", "Hi")
+    assert refused.code == 3 and "TLS error" in refused.stderr and "--cacert" in refused.stderr
+    assert "Traceback" not in refused.stderr and refused.stdout == b""
+    assert skipped.code == 0, skipped.stderr
+
+
+def test_wss_unreadable_cacert_is_a_usage_error_2(tls_context, tmp_path):
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    with raw_ws_server(WS_REPLY, tls=tls_context) as url:
+        r = run_cli("ws-chat", "--url", url, "--cacert", str(bad), "Hi")
+    assert r.code == 2 and "--cacert" in r.stderr and "Traceback" not in r.stderr

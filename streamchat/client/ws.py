@@ -152,7 +152,11 @@ class WSConnection:
                 raise ConnectionLostError(f"{self._where()} closed the connection during the WebSocket handshake")
 
     def _tls(self, sock: socket.socket) -> socket.socket:
-        context = ssl.create_default_context(cafile=self.opts.cacert) if self.opts.cacert else ssl.create_default_context()
+        try:
+            context = ssl.create_default_context(cafile=self.opts.cacert) if self.opts.cacert else ssl.create_default_context()
+        except (OSError, ssl.SSLError) as exc:  # a --cacert that is no CA bundle: the user's to fix (as for chat)
+            sock.close()
+            raise UsageError(f"cannot load --cacert {self.opts.cacert!r}: {exc}") from exc
         if self.opts.insecure:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE

@@ -121,8 +121,10 @@ def ws_frames(messages: list[bytes]) -> bytes:
 
 
 @contextmanager
-def raw_ws_server(messages: list[bytes]) -> Iterator[str]:
-    """A WebSocket server that answers the first message with ``messages``, as fast as the socket takes them."""
+def raw_ws_server(messages: list[bytes], tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """A WebSocket server that answers the first message with ``messages``, as fast as the socket takes them.
+
+    Yields the URL (``wss://`` with a server-side ``tls`` context)."""
     from websockets.http11 import Request
     from websockets.server import ServerProtocol
 
@@ -133,6 +135,12 @@ def raw_ws_server(messages: list[bytes]) -> Iterator[str]:
 
     def handle(conn: socket.socket) -> None:
         proto = ServerProtocol(max_size=None)
+        if tls is not None:
+            try:
+                conn = tls.wrap_socket(conn, server_side=True)
+            except OSError:  # the client refused the handshake (an untrusted certificate)
+                conn.close()
+                return
         with conn:
             answered = False
             while True:
@@ -164,6 +172,6 @@ def raw_ws_server(messages: list[bytes]) -> Iterator[str]:
 
     accept_forever(sock, handle)
     try:
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/api/chat/ws"
+        yield f"{'wss' if tls else 'ws'}://127.0.0.1:{sock.getsockname()[1]}/api/chat/ws"
     finally:
         sock.close()
