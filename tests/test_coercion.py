@@ -52,3 +52,19 @@ def test_invalid_values_still_get_typers_words(cli):
     assert r.code == 2 and "Invalid value for '--retries': Input should be greater than or equal to 0" in r.stderr
     r = cli("chat", "-o", "yaml", "Hi")
     assert r.code == 2 and "'yaml' is not one of 'text', 'ndjson', 'json'" in r.stderr
+
+
+def test_a_typer_with_other_internals_only_loses_the_shortcut(monkeypatch):
+    """If RuntimeParam changes shape in a Typer release, commands still run, checked by Typer alone."""
+    import streamchat.cli.coercion as coercion
+    from streamchat.cli import run
+
+    class Reshaped:  # a RuntimeParam that wants other arguments
+        def __init__(self, *, something_new):
+            pass
+
+    monkeypatch.setattr(coercion, "QuickParam", Reshaped)
+    root = get_command(app)
+    install(root)
+    assert all(param._runtime_param is None for param in root.commands["chat"].params)
+    assert run(["chat", "--retries", "-1", "Hi"]) == 2

@@ -118,9 +118,12 @@ def install(command: Any) -> None:
 
 
 def _install_param(param: Any) -> None:
-    descriptor = getattr(param, "type_descriptor", None)
-    if descriptor is None or getattr(param, "_runtime_param", _SLOW) is not None or descriptor.file_annotation is not None:
+    try:
+        descriptor = param.type_descriptor
+        if param._runtime_param is not None or descriptor.file_annotation is not None:
+            return
+        check = _checker(descriptor.annotation, descriptor.parameter_info)
+        if check is not None:
+            param._runtime_param = QuickParam(descriptor.parameter_info, descriptor.annotation, check)
+    except (AttributeError, TypeError):  # a Typer whose internals differ: it checks every value itself
         return
-    check = _checker(descriptor.annotation, descriptor.parameter_info)
-    if check is not None:
-        param._runtime_param = QuickParam(descriptor.parameter_info, descriptor.annotation, check)
