@@ -14,8 +14,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
-def accept_forever(sock: socket.socket, handle: Callable[[socket.socket], None]) -> None:
-    """Serve each accepted connection on its own daemon thread, until ``sock`` is closed."""
+def accept_forever(sock: socket.socket, handle: Callable[[socket.socket], None], tls: ssl.SSLContext | None = None) -> None:
+    """Serve each accepted connection on its own daemon thread, until ``sock`` is closed.
+
+    With a server-side ``tls`` context, the handshake runs on the connection's thread first."""
+
+    def handle_tls(conn: socket.socket) -> None:
+        try:
+            conn = tls.wrap_socket(conn, server_side=True)  # type: ignore[union-attr]
+        except OSError:  # the client refused the handshake (an untrusted certificate)
+            conn.close()
+            return
+        handle(conn)
+
+    target = handle if tls is None else handle_tls
 
     def accept() -> None:
         while True:
@@ -23,7 +35,7 @@ def accept_forever(sock: socket.socket, handle: Callable[[socket.socket], None])
                 conn, _ = sock.accept()
             except OSError:
                 return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+            threading.Thread(target=target, args=(conn,), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
 
@@ -69,12 +81,6 @@ def raw_server(
     sock.listen(8)
 
     def handle(conn: socket.socket) -> None:
-        if tls is not None:
-            try:
-                conn = tls.wrap_socket(conn, server_side=True)
-            except OSError:  # the client refused the handshake (an untrusted certificate)
-                conn.close()
-                return
         with conn:
             data = b""
             while b"\r\n\r\n" not in data:
@@ -98,7 +104,7 @@ def raw_server(
             except OSError:
                 pass
 
-    accept_forever(sock, handle)
+    accept_forever(sock, handle, tls)
     try:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}{path}"
     finally:
@@ -135,12 +141,6 @@ def raw_ws_server(messages: list[bytes], tls: ssl.SSLContext | None = None) -> I
 
     def handle(conn: socket.socket) -> None:
         proto = ServerProtocol(max_size=None)
-        if tls is not None:
-            try:
-                conn = tls.wrap_socket(conn, server_side=True)
-            except OSError:  # the client refused the handshake (an untrusted certificate)
-                conn.close()
-                return
         with conn:
             answered = False
             while True:
@@ -170,7 +170,7 @@ def raw_ws_server(messages: list[bytes], tls: ssl.SSLContext | None = None) -> I
                 if not data:
                     return
 
-    accept_forever(sock, handle)
+    accept_forever(sock, handle, tls)
     try:
         yield f"{'wss' if tls else 'ws'}://127.0.0.1:{sock.getsockname()[1]}/api/chat/ws"
     finally:
