@@ -19,8 +19,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from streamchat.server.raw import raw_server, raw_ws_server  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # the raw loopback servers the tests use
+from raw_servers import raw_server, raw_ws_server  # noqa: E402
 
 REFERENCE_LOOP = r"""
 import json, sys, httpx

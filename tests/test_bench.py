@@ -123,7 +123,7 @@ def _load(url, **kw):
 def test_raw_client_reads_every_framing_in_any_number_of_pieces():
     import pytest
 
-    from streamchat.server.raw import raw_server
+    from raw_servers import raw_server
 
     for framing in ("chunked", "length", "close"):
         for pieces in (1, 7, len(OPENAI_STREAM)):
@@ -136,7 +136,7 @@ def test_raw_client_reads_every_framing_in_any_number_of_pieces():
 
 
 def test_raw_client_counts_truncation_and_status_errors():
-    from streamchat.server.raw import raw_server
+    from raw_servers import raw_server
 
     with raw_server(OPENAI_STREAM, framing="chunked", truncate=60) as url:
         records = _load(url, requests=2, concurrency=1)

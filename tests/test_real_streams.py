@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from streamchat.server.raw import raw_server
+from raw_servers import raw_server
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -6,7 +6,7 @@ import json
 
 from conftest import clean_env, run_cli
 
-from streamchat.server.raw import raw_server
+from raw_servers import raw_server
 
 
 def _recording(path):

@@ -11,7 +11,7 @@ import pytest
 from conftest import clean_env, run_cli
 from test_real_streams import OPENAI
 
-from streamchat.server.raw import raw_server, raw_ws_server
+from raw_servers import raw_server, raw_ws_server
 
 trustme = pytest.importorskip("trustme")
 

@@ -175,7 +175,7 @@ def silent_ws_server() -> tuple[socket.socket, int]:
     """Completes the handshake, then never answers anything (not even pings)."""
     from websockets.server import ServerProtocol
 
-    from streamchat.server.raw import accept_forever
+    from raw_servers import accept_forever
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

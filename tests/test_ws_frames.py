@@ -6,7 +6,7 @@ from websockets.client import ClientProtocol
 from websockets.protocol import State
 
 from streamchat.client.ws import WSConnection, WSOptions
-from streamchat.server.raw import ws_frames
+from raw_servers import ws_frames
 
 
 def connection(max_size: int = 1 << 20) -> WSConnection:
