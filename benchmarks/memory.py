@@ -19,9 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))  # the raw loopback servers the tests use
-from throughput import openai_events  # noqa: E402
-
 from raw_servers import raw_server  # noqa: E402
+from throughput import openai_events  # noqa: E402
 
 # The client reports its own peak at exit, VmHWM of its own address space: ru_maxrss would carry
 # over the pages the fork shared with this process (which holds the 31 MB bodies) before exec.

@@ -122,7 +122,6 @@ def _load(url, **kw):
 
 def test_raw_client_reads_every_framing_in_any_number_of_pieces():
     import pytest
-
     from raw_servers import raw_server
 
     for framing in ("chunked", "length", "close"):

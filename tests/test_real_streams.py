@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-
 from raw_servers import raw_server
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from conftest import clean_env, run_cli
-
 from raw_servers import raw_server
 
 

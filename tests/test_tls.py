@@ -9,9 +9,8 @@ import ssl
 
 import pytest
 from conftest import clean_env, run_cli
-from test_real_streams import OPENAI
-
 from raw_servers import raw_server, raw_ws_server
+from test_real_streams import OPENAI
 
 trustme = pytest.importorskip("trustme")
 

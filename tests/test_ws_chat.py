@@ -173,9 +173,8 @@ def test_bad_json_request_line_is_2(server):
 
 def silent_ws_server() -> tuple[socket.socket, int]:
     """Completes the handshake, then never answers anything (not even pings)."""
-    from websockets.server import ServerProtocol
-
     from raw_servers import accept_forever
+    from websockets.server import ServerProtocol
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

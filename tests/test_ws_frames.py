@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from raw_servers import ws_frames
 from websockets.client import ClientProtocol
 from websockets.protocol import State
 
 from streamchat.client.ws import WSConnection, WSOptions
-from raw_servers import ws_frames
 
 
 def connection(max_size: int = 1 << 20) -> WSConnection:
