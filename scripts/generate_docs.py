@@ -72,35 +72,24 @@ class Cmd:
         return "-".join(["streamchat", *self.path])
 
 
-def _choices(annotation: object) -> list[str]:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is typing.Literal:
-        return [str(a) for a in args]
-    for arg in args:  # Optional[Literal[...]]
-        found = _choices(arg)
-        if found:
-            return found
-    return []
+def _choices(param: typing.Any) -> list[str]:
+    return [str(choice) for choice in getattr(param.type, "choices", None) or ()]
 
 
-def _metavar(annotation: object) -> str:
-    choices = _choices(annotation)
+def _metavar(param: typing.Any) -> str:
+    choices = _choices(param)
     if choices:
         return "|".join(choices)
-    text = str(annotation)
-    for name, shown in (("float", "NUMBER"), ("int", "N")):
-        if name in text:
-            return shown
+    kind = getattr(param.type, "name", "")
+    if kind.startswith(("integer", "int")):
+        return "N"
+    if kind.startswith("float"):
+        return "NUMBER"
     return "TEXT"
 
 
-def _is_flag(annotation: object) -> bool:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return annotation is bool or args == [bool]
-
-
 def collect() -> list[Cmd]:
-    import typer._click as click
+    import typer
     from typer.main import get_command
 
     from streamchat.cli import app
@@ -108,13 +97,12 @@ def collect() -> list[Cmd]:
     root = get_command(app)
     found: list[Cmd] = []
 
-    def visit(command: object, path: list[str], parent: object | None) -> None:
-        ctx = click.Context(command, info_name=path[-1] if path else "streamchat", parent=parent)
+    def visit(command: typing.Any, path: list[str], parent: typer.Context | None) -> None:
+        ctx = typer.Context(command, info_name=path[-1] if path else "streamchat", parent=parent)
         options, arguments = [], []
-        for param in command.params:  # type: ignore[attr-defined]
+        for param in command.params:
             if getattr(param, "hidden", False):
                 continue
-            annotation = param.type_descriptor.annotation
             if param.param_type_name == "argument":
                 arguments.append(param.name.upper())
                 continue
@@ -122,18 +110,18 @@ def collect() -> list[Cmd]:
             options.append(
                 Opt(
                     names=[*param.opts, *param.secondary_opts],
-                    takes_value=not _is_flag(annotation),
-                    choices=_choices(annotation),
-                    metavar=_metavar(annotation),
+                    takes_value=not param.is_flag,
+                    choices=_choices(param),
+                    metavar=_metavar(param),
                     help=record[1] if record else (param.help or ""),
                     envvar=param.envvar if isinstance(param.envvar, str) else None,
                 )
             )
         options.append(Opt(["-h", "--help"], False, [], "", "Show this help and exit.", None))
         subcommands = sorted(getattr(command, "commands", {}) or {})
-        found.append(Cmd(path, (command.help or "").strip(), (command.epilog or "").strip(), options, arguments, subcommands))  # type: ignore[attr-defined]
+        found.append(Cmd(path, (command.help or "").strip(), (command.epilog or "").strip(), options, arguments, subcommands))
         for name in subcommands:
-            visit(command.commands[name], [*path, name], ctx)  # type: ignore[attr-defined]
+            visit(command.commands[name], [*path, name], ctx)
 
     visit(root, [], None)
     return found

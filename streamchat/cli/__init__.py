@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -19,7 +19,6 @@ app = typer.Typer(
     'Run with no --url to use the built-in demo server: streamchat chat "Hello"',
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -65,12 +64,25 @@ def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _usage_hint(exc: typer.TyperException) -> str:
+    ctx = getattr(exc, "ctx", None)  # a usage error knows the command it was raised for
+    return f"see '{ctx.command_path if ctx is not None else 'streamchat'} --help'"
+
+
+def _root_help_as_usage_error(command: Any) -> int:
+    """`streamchat` alone: the help, on stderr, as a usage error (status 2), as git and cargo do."""
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr):
+        command.main(args=["--help"], prog_name="streamchat", standalone_mode=False)
+    return 2
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status instead of exiting (for tests and embedding)."""
     # pydantic looks for plugins through every installed distribution's entry points the first time
     # a model is built (16 ms of a chat's start); we use none. Its documented switch:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from typer._click import exceptions as click_exc
     from typer.main import get_command
 
     from ..output import StdoutClosed, print_error
@@ -83,24 +95,18 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         collect_garbage_less_often()
     command = get_command(light_app(app, keep=keep))
-    if keep is not None:  # (the root's --help and --version check no values)
-        from .coercion import install as install_quick_checks
-
-        install_quick_checks(command)
     try:
+        if not args:
+            return _root_help_as_usage_error(command)
         result = command.main(args=args, prog_name="streamchat", standalone_mode=False)
-    except click_exc.NoArgsIsHelpError as exc:
-        exc.show()  # `streamchat` alone: the help, on stderr, as a usage error (status 2)
-        return 2
-    except click_exc.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx else "streamchat"
-        print_error(exc.format_message(), f"see '{where} --help'")
-        return 2
-    except click_exc.ClickException as exc:
-        print_error(exc.format_message())
-        return exc.exit_code
     except typer.Abort:
         return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # click's errors, as Typer exports them: usage errors are status 2
+        code = getattr(exc, "exit_code", 1)
+        print_error(exc.format_message(), _usage_hint(exc) if code == 2 else None)
+        return code
     except StreamchatError as exc:
         if exc.exit_code == 130:
             print_error("interrupted")
