@@ -1,4 +1,7 @@
-"""Startup: `streamchat --help` / `--version` against `python -c "import typer"`, median of N runs each.
+"""Startup: `streamchat --help` / `--version`, and a whole one-event `chat`, against `python -c "import typer"`.
+
+Medians of N runs each. The chat is answered at once by a raw loopback server (one OpenAI chunk and
+[DONE]), so the time is streamchat's own: start, request, one event, exit.
 
 Run it with the interpreter of an environment where streamchat is installed (a non-editable install
 is what users have; an editable one adds its import finder):
@@ -9,6 +12,7 @@ is what users have; an editable one adds its import finder):
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -35,14 +39,21 @@ def main() -> None:
     exe = shutil.which("streamchat", path=os.path.dirname(sys.executable)) or shutil.which("streamchat")
     if exe is None:
         raise SystemExit("streamchat is not installed next to this interpreter")
-    rows = [
-        ("python -c 'import typer'", [sys.executable, "-c", "import typer"]),
-        ("streamchat --help", [exe, "--help"]),
-        ("streamchat --version", [exe, "--version"]),
-        ("streamchat chat --help", [exe, "chat", "--help"]),
-    ]
-    medians_ms([cmd for _, cmd in rows], 2)  # warm the file cache
-    took = medians_ms([cmd for _, cmd in rows], args.runs)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+    from raw_servers import raw_server
+
+    event = {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}
+    body = f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode()
+    with raw_server(body, framing="length") as url:
+        rows = [
+            ("python -c 'import typer'", [sys.executable, "-c", "import typer"]),
+            ("streamchat --help", [exe, "--help"]),
+            ("streamchat --version", [exe, "--version"]),
+            ("streamchat chat --help", [exe, "chat", "--help"]),
+            ("streamchat chat (1 event)", [exe, "chat", "-q", "--url", url, "-m", "m", "Hi"]),
+        ]
+        medians_ms([cmd for _, cmd in rows], 2)  # warm the file cache
+        took = medians_ms([cmd for _, cmd in rows], args.runs)
     for (label, _), ms in zip(rows, took, strict=True):
         print(f"{label:<26} {ms:7.1f} ms   {ms / took[0]:.2f}×")
 

@@ -105,13 +105,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--shape",
+        choices=["chunks", "close16k", "both"],
+        default="both",
+        help="chunks: one HTTP chunk per event (uvicorn, vLLM); close16k: a close-delimited body in 16 KB writes "
+        "(a proxy that coalesces the stream); both: one after the other",
+    )
     args = parser.parse_args()
 
     compile_bytecode()
     body = openai_events(args.events)
-    # about one HTTP chunk per event, as uvicorn or vLLM send a token stream
-    with raw_server(body, framing="chunked", pieces=args.events + 2) as url, raw_ws_server(seed_ws_messages(args.events)) as ws_url:
-        run(args, url, ws_url, len(body))
+    if args.shape in ("chunks", "both"):
+        print("== one HTTP chunk per event")
+        with raw_server(body, framing="chunked", pieces=args.events + 2) as url, raw_ws_server(seed_ws_messages(args.events)) as ws_url:
+            run(args, url, ws_url, len(body))
+    if args.shape in ("close16k", "both"):
+        print("== a close-delimited body in 16 KB writes")
+        with raw_server(body, framing="close", write_size=16384) as url, raw_ws_server(seed_ws_messages(args.events)) as ws_url:
+            run(args, url, ws_url, len(body))
 
 
 def run(args: argparse.Namespace, url: str, ws_url: str, size: int) -> None:

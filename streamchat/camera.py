@@ -107,22 +107,24 @@ class Forwarder:
             self.stats.forward_dropped += 1
 
     def _run(self) -> None:
-        import httpx
+        from .client.http import HTTPOptions, KeptConnection, request
+        from .errors import StreamchatError
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        with httpx.Client(timeout=10.0, headers=headers, trust_env=False) as client:
+        opts = HTTPOptions(connect_timeout=10.0, read_timeout=10.0, retries=0, headers=headers)
+        kept = KeptConnection()  # one connection for every frame, while the backend keeps it open
+        try:
             while True:
                 body = self.queue.get()
                 if body is None:
                     return
                 try:
-                    response = client.post(self.url, json=body)
-                    if response.status_code < 400:
-                        self.stats.forwarded += 1
-                    else:
-                        self.stats.forward_failed += 1
-                except httpx.HTTPError:
+                    request("POST", self.url, opts, body, kept=kept)
+                    self.stats.forwarded += 1
+                except StreamchatError:  # an error status, a refused connection: counted, never fatal
                     self.stats.forward_failed += 1
+        finally:
+            kept.close()
 
     def close(self, wait: float = 5.0) -> None:
         deadline = time.monotonic() + wait

@@ -8,17 +8,15 @@ Callable from Python without the CLI::
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import InterruptedError_, ProtocolError, ServerReportedError, StreamchatError
+from .errors import ConnectionLostError, InterruptedError_, ProtocolError, ServerReportedError, StreamchatError, StreamTimeoutError
 from .events import Event
-from .protocol.normalize import Normalizer, complete_answer
-from .protocol.sse import SSEDecoder
+from .protocol.body import ReplyDecoder
 from .reply import Reply
 
 if TYPE_CHECKING:
@@ -37,11 +35,14 @@ class ChatTarget:
     headers: list[tuple[str, str]] = field(default_factory=list)
     recorder: Recorder | None = None  # --record: keeps the response body as received
 
+    def public_headers(self) -> dict[str, str]:
+        """What the dialect needs on every request, redirects to other hosts included."""
+        return {"anthropic-version": "2023-06-01"} if self.dialect == "anthropic" else {}
+
     def request_headers(self) -> dict[str, str]:
-        """Auth (SPEC §2, §12) first, then the user's ``-H`` headers, which win."""
+        """The credentials (the token, and every ``-H`` header, which win): sent to the URL's own
+        scheme, host and port only, never to a host a redirect points at."""
         headers: dict[str, str] = {}
-        if self.dialect == "anthropic":
-            headers["anthropic-version"] = "2023-06-01"
         if self.token:
             if self.auth_scheme == "x-api-key":
                 headers["x-api-key"] = self.token
@@ -55,32 +56,6 @@ class ChatTarget:
 def _emit(reply: Reply, renderer: Renderer, events: list[Event], now: float) -> None:
     reply.add(events, now)
     renderer.write(events, now)
-
-
-def consume_sse(chunks, normalizer: Normalizer, reply: Reply, renderer: Renderer, clock=time.perf_counter) -> bool:  # type: ignore[no-untyped-def]
-    """Decode an event stream into the reply; True when it ended with done or an error."""
-    decoder = SSEDecoder()
-    feed = decoder.feed_batch
-    for chunk in chunks:
-        now = clock()
-        events: list[Event] = []
-        ended = False
-        try:
-            payloads, messages = feed(chunk)
-            if payloads:
-                events, ended = normalizer.data_batch(payloads)
-            if messages and not ended:
-                more, ended = normalizer.sse_batch(messages)
-                events += more
-        except ProtocolError as exc:
-            _emit(reply, renderer, events + getattr(exc, "partial", []), now)
-            raise
-        if events:
-            _emit(reply, renderer, events, now)
-        if ended:
-            return True
-    decoder.close()
-    return False
 
 
 def run_http_chat(
@@ -104,7 +79,10 @@ def run_http_chat(
     method, url, body = http_request(target.dialect, target.url, req, stream=stream)
     opts.headers = {**target.request_headers(), **opts.headers}
     with _reply_scope(renderer, finalize) as reply:
-        with open_stream(method, url, opts, body) as response:
+        with open_stream(method, url, opts, body, headers=target.public_headers()) as response:
+            # Times count from the attempt that succeeded: waits between retries are not TTFT.
+            reply.t_start = renderer.t0 = response.sent_at
+            reply.retry_wait = response.waited
             response.set_before_read(renderer.flush)
             chunks = response.chunks()
             recorder = target.recorder
@@ -145,25 +123,27 @@ def _reply_scope(renderer: Renderer, finalize: bool) -> Iterator[Reply]:
 
 def read_body(content_type: str, chunks: Iterable[bytes], dialect: str, reply: Reply, renderer: Renderer) -> None:
     """A response body into the reply, by its content type; raises unless it ended with done."""
-    normalizer = Normalizer(dialect)
-    if content_type == "application/json":
-        raw = b"".join(chunks)
-        try:
-            value = json.loads(raw)
-        except ValueError as exc:
-            raise ProtocolError("malformed reply: the application/json body is not JSON") from exc
-        _emit(reply, renderer, complete_answer(value, dialect), time.perf_counter())
-        ended = True
-    elif content_type == "text/event-stream":
-        ended = consume_sse(chunks, normalizer, reply, renderer)
-    else:
-        shown = content_type or "none"
-        raise ProtocolError(f"wrong content type {shown!r}: expected text/event-stream")
-    if not ended:
-        done = normalizer.end_of_stream()
+    decoder = ReplyDecoder(content_type, dialect)
+    clock = time.perf_counter
+    try:
+        for chunk in chunks:
+            now = clock()
+            try:
+                events, ended = decoder.feed(chunk)
+            except ProtocolError as exc:
+                _emit(reply, renderer, getattr(exc, "partial", []), now)
+                raise
+            if events:
+                _emit(reply, renderer, events, now)
+            if ended:
+                break
+        else:
+            _emit(reply, renderer, decoder.close(), clock())
+    except (ConnectionLostError, StreamTimeoutError):
+        done = decoder.after_cut()
         if done is None:
-            raise ProtocolError("stream truncated: the connection closed before done")
-        _emit(reply, renderer, [done], time.perf_counter())
+            raise
+        _emit(reply, renderer, [done], clock())  # the reply had ended: what the socket does after it does not matter
     if reply.error is not None:
         raise ServerReportedError(_describe(reply.error.message, reply.error.code), code=reply.error.code)
 
@@ -177,4 +157,4 @@ def finish(reply: Reply, renderer: Renderer) -> None:
         renderer.end(reply)
 
 
-__all__ = ["ChatTarget", "consume_sse", "read_body", "replay_chat", "run_http_chat"]
+__all__ = ["ChatTarget", "read_body", "replay_chat", "run_http_chat"]

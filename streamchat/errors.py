@@ -7,13 +7,20 @@ and exits with the class's ``exit_code`` (SPEC §5)::
     StreamchatError                 1
     ├── ServerReportedError         1   an error event, an in-band error object, WebSocket 1011
     ├── UsageError                  2   bad option, unreadable/malformed input file, bad URL
-    ├── ConnectionLostError         3   refused, DNS, TLS, reset, WebSocket 1006
-    ├── StreamTimeoutError          4   connect timeout, read timeout (silence)
-    ├── AuthError                   5   HTTP 401/403, WebSocket 1008
-    ├── HTTPStatusError             6   any other HTTP error status
-    ├── ProtocolError               7   malformed stream, wrong content type, truncation, size cap
+    ├── ConnectionLostError         3   reset or closed mid-response, WebSocket 1006      connection_lost
+    │   └── ConnectFailedError      3   refused, DNS, TLS, reset before any response byte connect_failed
+    ├── StreamTimeoutError          4   connect timeout, read timeout (silence)           timeout
+    ├── AuthError                   5   HTTP 401/403, WebSocket 1008                      http_401, ...
+    ├── HTTPStatusError             6   any other HTTP error status                       http_NNN
+    ├── ProtocolError               7   malformed stream, wrong content type              protocol_error
+    │   ├── TruncatedError          7   a clean end before done                           truncated
+    │   └── BodyTooLargeError       7   a size cap                                        too_large
     ├── CheckFailedError            8   --expect / --max-ttft / --min-tps / bench compare
-    └── InterruptedError_         130   Ctrl-C / SIGTERM
+    └── InterruptedError_         130   Ctrl-C / SIGTERM                                  interrupted
+
+The last column is ``code``: the machine-readable reason a failed run gives in its ``error`` object.
+Whether a failure may be retried is the retry policy's call (``client/retry.py``), from these classes:
+only a ``ConnectFailedError`` and some HTTP statuses, never anything after the first response byte.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ class StreamchatError(Exception):
     """Base class: ``str(exc)`` is the one-line message, ``hint`` an optional second line."""
 
     exit_code = 1
+    code = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -44,26 +52,63 @@ class UsageError(StreamchatError):
 
 class ConnectionLostError(StreamchatError):
     exit_code = 3
+    code = "connection_lost"
+
+
+class ConnectFailedError(ConnectionLostError):
+    """No response byte arrived: the request may never have reached the server.
+
+    ``retryable`` is False where trying again cannot help (a certificate that does not verify).
+    """
+
+    code = "connect_failed"
+
+    def __init__(self, message: str, *, hint: str | None = None, retryable: bool = True) -> None:
+        super().__init__(message, hint=hint)
+        self.retryable = retryable
 
 
 class StreamTimeoutError(StreamchatError):
     exit_code = 4
-
-
-class AuthError(StreamchatError):
-    exit_code = 5
+    code = "timeout"
 
 
 class HTTPStatusError(StreamchatError):
     exit_code = 6
 
-    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, status: int, hint: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if it did
+
+    @property
+    def code(self) -> str:  # type: ignore[override]
+        return f"http_{self.status}"
+
+
+class AuthError(StreamchatError):
+    exit_code = 5
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status  # the HTTP status (401, 403, 407), None for a WebSocket close 1008
+
+    @property
+    def code(self) -> str:  # type: ignore[override]
+        return f"http_{self.status}" if self.status is not None else "auth_refused"
 
 
 class ProtocolError(StreamchatError):
     exit_code = 7
+    code = "protocol_error"
+
+
+class TruncatedError(ProtocolError):
+    code = "truncated"
+
+
+class BodyTooLargeError(ProtocolError):
+    code = "too_large"
 
 
 class CheckFailedError(StreamchatError):
@@ -72,11 +117,14 @@ class CheckFailedError(StreamchatError):
 
 class InterruptedError_(StreamchatError):  # noqa: N801 - the builtin InterruptedError means EINTR
     exit_code = 130
+    code = "interrupted"
 
 
 __all__ = [
     "AuthError",
+    "BodyTooLargeError",
     "CheckFailedError",
+    "ConnectFailedError",
     "ConnectionLostError",
     "HTTPStatusError",
     "InterruptedError_",
@@ -84,5 +132,6 @@ __all__ = [
     "ServerReportedError",
     "StreamTimeoutError",
     "StreamchatError",
+    "TruncatedError",
     "UsageError",
 ]

@@ -57,6 +57,7 @@ class Reply:
         self.finish_reason: str | None = None
         self.error: Error | None = None
         self.done = False
+        self.retry_wait = 0.0  # seconds spent waiting between attempts before the reply began
         self.ends_with_newline = True  # nothing written yet: no newline owed
 
     def add(self, events: list[Event], now: float) -> None:
@@ -168,4 +169,6 @@ class Reply:
         if ttft is not None:
             parts.append(f"first token {ttft:.0f} ms")
         parts.append(f"{self.total_ms() / 1000.0:.2f} s")
+        if self.retry_wait:
+            parts.append(f"after {self.retry_wait:.1f} s of retry waits")
         return "streamchat: " + " · ".join(parts)

@@ -61,11 +61,13 @@ def raw_server(
     truncate: int | None = None,
     path: str = "/v1/chat/completions",
     tls: ssl.SSLContext | None = None,
+    write_size: int | None = None,
 ) -> Iterator[str]:
     """Serve ``body`` to every request; ``framing``: chunked, length, or close (close-delimited).
 
     Yields the URL (``https://`` with a server-side ``tls`` context). ``pieces`` splits the framed
-    bytes into that many writes, ``pause`` seconds apart.
+    bytes into that many writes, ``pause`` seconds apart; ``write_size`` writes them in pieces of that
+    many bytes back to back (what a proxy that coalesces a stream sends).
     """
     head = f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n{extra_headers}"
     if framing == "chunked":
@@ -90,7 +92,10 @@ def raw_server(
                 data += more
             try:
                 conn.sendall(head.encode())
-                if pause:
+                if write_size:
+                    for i in range(0, len(payload), write_size):
+                        conn.sendall(payload[i : i + write_size])
+                elif pause:
                     step = max(1, len(payload) // max(1, pieces))
                     for i in range(0, len(payload), step):
                         conn.sendall(payload[i : i + step])

@@ -139,7 +139,7 @@ def test_raw_client_counts_truncation_and_status_errors():
 
     with raw_server(OPENAI_STREAM, framing="chunked", truncate=60) as url:
         records = _load(url, requests=2, concurrency=1)
-    assert {r["status"] for r in records} == {"connection"} and all("ttft_ms" not in r for r in records)
+    assert {r["status"] for r in records} == {"connection_lost"} and all("ttft_ms" not in r for r in records)
     with raw_server(OPENAI_STREAM, framing="close", truncate=60) as url:
         records = _load(url, requests=2, concurrency=1)
     assert {r["status"] for r in records} == {"truncated"}  # a close-delimited body ended before [DONE]

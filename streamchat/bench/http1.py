@@ -1,54 +1,43 @@
-"""A minimal asyncio HTTP/1.1 streaming client for bench: one ``asyncio.Protocol`` a connection.
+"""bench's asyncio HTTP/1.1 client: one ``asyncio.Protocol`` a keep-alive connection, over the shared reader.
 
-Why not httpx here: at 64 streams httpx's per-request and per-chunk machinery (httpcore's async
-stack, one task switch a read) kept the client's event loop busy enough to add tens of milliseconds
-to TTFT. A protocol object's ``data_received`` runs straight from the event loop on socket readiness,
-so each read is timestamped on arrival and decoded in the same call, with no awaits in between.
-Only what a load test needs: keep-alive, chunked / Content-Length / close-delimited bodies, TLS.
+Why not httpx here: at 64 streams httpx's per-request and per-chunk machinery (httpcore's async stack,
+one task switch a read) kept the client's event loop busy enough to add tens of milliseconds to TTFT.
+A protocol object's ``data_received`` runs straight from the event loop on socket readiness, so each
+read is timestamped on arrival and decoded in the same call, with no awaits in between. The bytes are
+read by ``protocol/http1.py``'s ``ResponseReader``, the same reader ``chat`` uses, so both reach the
+same verdict on the same response. Proxies from the environment are honoured as ``chat`` honours them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
+import os
 import time
-from collections.abc import Callable
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from typing import Protocol
 
-from ..errors import ProtocolError
-from ..protocol.chunked import ChunkedDecoder
-
-MAX_HEAD = 64 * 1024
-
-# Called with each piece of body payload and its arrival time; returns True once the reply is over
-# (the rest of the body is then read and discarded, so the connection can be reused).
-BodySink = Callable[[bytes, float], bool]
+from ..client.connection import Endpoint
+from ..client.proxy import Proxy, connect_request, proxy_for, socks5_auth, socks5_connect, socks5_greeting, socks5_reply_length
+from ..client.tls import client_context
+from ..errors import ConnectFailedError, HTTPStatusError, ProtocolError, StreamTimeoutError
+from ..protocol.http1 import ResponseHead, ResponseReader
 
 
-class HTTPStatusError(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(f"http_{status}")
-        self.status = status
+class ReplySink(Protocol):
+    """Where one exchange's response goes: its head, then each read's payload with its arrival time."""
+
+    def start(self, head: ResponseHead) -> None: ...
+
+    def body(self, payload: bytes, now: float) -> bool:
+        """Returns True once the reply is over (the rest of the body is read and dropped)."""
+        ...
+
+    def end(self, now: float) -> None:
+        """The body ended cleanly (its framing said so, or a close-delimited body's EOF)."""
+        ...
 
 
-class Target:
-    """Where requests go: scheme, host, port and the request-target of one URL."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ProtocolError(f"not an http(s) URL: {url}")
-        self.tls = parts.scheme == "https"
-        self.host = parts.hostname
-        self.port = parts.port or (443 if self.tls else 80)
-        default = 443 if self.tls else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.authority = host if self.port == default else f"{host}:{self.port}"
-
-    @staticmethod
-    def path_of(url: str) -> str:
-        parts = urlsplit(url)
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+ERROR_BODY_LIMIT = 64 * 1024
 
 
 class _Connection(asyncio.Protocol):
@@ -58,15 +47,15 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.reusable = False
+        self.absolute_form = False  # requests go to a forward proxy: the target is the whole URL
+        self.proxy_authorization: str | None = None
+        self.handshake_stream: object = None
+        self.exchanges = 0  # requests sent on this connection: a used one may have been closed while idle
         self._waiter: asyncio.Future[None] | None = None
-        self._sink: BodySink | None = None
-        self._head = b""
-        self._in_body = False
-        self._chunked: ChunkedDecoder | None = None
-        self._remaining: int | None = None
-        self._finished_reply = False
-        self._error_body = False
-        self.status = 0
+        self._sink: ReplySink | None = None
+        self._reader: ResponseReader | None = None
+        self._over = False  # the sink has what it wanted; the rest of the body is dropped
+        self._error_body: list[bytes] | None = None
         self.last_read = 0.0
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
@@ -77,24 +66,19 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()  # the arrival time, before any parsing
         self.last_read = now
-        if self._waiter is None or self._waiter.done():
+        reader = self._reader
+        if reader is None or self._waiter is None or self._waiter.done():
             self._fail(ProtocolError("bytes from the server with no request outstanding"))
             return
         try:
-            if not self._in_body:
-                self._head += data
-                while not self._in_body:  # more than one head: interim 1xx responses come first
-                    end = self._head.find(b"\r\n\r\n")
-                    if end < 0:
-                        if len(self._head) > MAX_HEAD:
-                            raise ProtocolError("response head too large")
-                        return
-                    head, self._head = self._head[:end], self._head[end + 4 :]
-                    self._parse_head(head)
-                data, self._head = self._head, b""
-                if self._body_done() or not data:
-                    return
-            self._body(data, now)
+            started = reader.head is not None
+            payload = reader.feed(data)
+            if not started and reader.head is not None:
+                self._start(reader.head)
+            if payload:
+                self._body(payload, now)
+            if reader.complete:
+                self._finish(now)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting request
             self._fail(exc)
 
@@ -104,70 +88,49 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
-        waiter = self._waiter
-        if waiter is None or waiter.done():
+        waiter, reader = self._waiter, self._reader
+        if waiter is None or waiter.done() or reader is None:
             return
-        if self._in_body and self._chunked is None and self._remaining is None:
-            self._finish()  # a close-delimited body ends at EOF
-        else:
-            waiter.set_exception(exc or ConnectionResetError("the server closed the connection mid-reply"))
+        now = time.perf_counter()
+        try:
+            if exc is not None and reader.head is not None:
+                raise ConnectionResetError(str(exc) or "the connection was reset mid-reply")
+            payload = reader.feed_eof()  # a close-delimited body ends here; a cut one raises
+            if payload:
+                self._body(payload, now)
+            self._finish(now)
+        except Exception as error:  # noqa: BLE001 - handed to the waiting request
+            waiter.set_exception(error)
 
     # -- the exchange ------------------------------------------------------------------------------
 
-    def _parse_head(self, head: bytes) -> None:
-        lines = head.split(b"\r\n")
-        status_line = lines[0].split(None, 2)
-        if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1.") or not status_line[1].isdigit():
-            raise ProtocolError(f"not an HTTP/1.x response: {lines[0][:40]!r}")
-        self.status = int(status_line[1])
-        if 100 <= self.status < 200:
-            return  # an interim response: the real one follows
-        headers: dict[bytes, bytes] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower()] = value.strip()
-        keep_alive = status_line[0] == b"HTTP/1.1" and headers.get(b"connection", b"").lower() != b"close"
-        self.reusable = keep_alive
-        self._in_body = True
-        if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-            self._chunked = ChunkedDecoder()
-        elif b"content-length" in headers:
-            self._remaining = int(headers[b"content-length"])
-        else:
-            self.reusable = False  # read to EOF
-        if self.status >= 400:
-            self._error_body = True
-
-    def _body_done(self) -> bool:
-        if self._remaining == 0:
-            self._finish()
-            return True
-        return False
-
-    def _body(self, data: bytes, now: float) -> None:
-        if self._chunked is not None:
-            payload = self._chunked.feed(data)
-            complete = self._chunked.done
-        elif self._remaining is not None:
-            payload = data[: self._remaining]
-            self._remaining -= len(payload)
-            complete = self._remaining == 0
-        else:
-            payload, complete = data, False
-        if payload and not self._error_body and not self._finished_reply and self._sink is not None:
-            self._finished_reply = self._sink(payload, now)
-        if complete:
-            self._finish()
-
-    def _finish(self) -> None:
-        waiter = self._waiter
-        if self._error_body:
-            self._error_body = False
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(HTTPStatusError(self.status))
+    def _start(self, head: ResponseHead) -> None:
+        if head.status >= 300:
+            self._error_body = []  # read (bounded) so the connection can be reused; the status is the verdict
             return
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._sink.start(head)  # type: ignore[union-attr]
+
+    def _body(self, payload: bytes, now: float) -> None:
+        if self._error_body is not None:
+            if sum(map(len, self._error_body)) < ERROR_BODY_LIMIT:
+                self._error_body.append(payload)
+        elif not self._over:
+            self._over = self._sink.body(payload, now)  # type: ignore[union-attr]
+
+    def _finish(self, now: float) -> None:
+        waiter, reader = self._waiter, self._reader
+        if waiter is None or waiter.done() or reader is None:
+            return
+        self.reusable = reader.keep_alive and not self.closed
+        head = reader.head
+        if self._error_body is not None and head is not None:
+            error = HTTPStatusError(f"http_{head.status}", status=head.status)
+            error.location = head.get("location")  # type: ignore[attr-defined]
+            waiter.set_exception(error)
+            return
+        if not self._over:
+            self._sink.end(now)  # type: ignore[union-attr]
+        waiter.set_result(None)
 
     def _fail(self, exc: BaseException) -> None:
         self.reusable = False
@@ -176,20 +139,18 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    async def exchange(self, request: bytes, sink: BodySink, read_timeout: float) -> float:
-        """Send one request; feed the body to ``sink``. Returns the send time (perf_counter)."""
+    async def exchange(self, request: bytes, method: str, sink: ReplySink, read_timeout: float) -> float:
+        """Send one request; feed the response to ``sink``. Returns the send time (perf_counter)."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         self._waiter = loop.create_future()
         self._sink = sink
-        self._head = b""
-        self._in_body = False
-        self._chunked = None
-        self._remaining = None
-        self._finished_reply = False
-        self._error_body = False
+        self._reader = ResponseReader(method)
+        self._over = False
+        self._error_body = None
         sent = time.perf_counter()
         self.last_read = sent
+        self.exchanges += 1
         self.transport.write(request)
         waiter = self._waiter
         while True:
@@ -198,39 +159,76 @@ class _Connection(asyncio.Protocol):
             if done:
                 break
             if time.perf_counter() - self.last_read >= read_timeout:
-                self._fail(TimeoutError(f"no data for {read_timeout:g} s"))
+                self._fail(StreamTimeoutError(f"no data for {read_timeout:g} s"))
                 break
         try:
             waiter.result()
         finally:
             self._waiter = None
             self._sink = None
+            self._reader = None
         return sent
 
 
 class ConnectionPool:
-    """Idle keep-alive connections to one target; a new one whenever none is idle."""
+    """Idle keep-alive connections to one endpoint; a new one whenever none is idle."""
 
-    def __init__(self, target: Target, connect_timeout: float) -> None:
-        self.target = target
+    def __init__(
+        self,
+        where: Endpoint,
+        connect_timeout: float,
+        *,
+        insecure: bool = False,
+        cacert: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.where = where
         self.connect_timeout = connect_timeout
+        environ = os.environ if environ is None else environ
+        self.proxy = proxy_for(where.scheme, where.host, where.port, environ)
+        self._ssl = client_context(insecure, cacert, environ) if where.tls else None
+        self._proxy_ssl = client_context(insecure, cacert, environ) if self.proxy is not None and self.proxy.scheme == "https" else None
         self._idle: list[_Connection] = []
         self._all: set[_Connection] = set()
-        self._ssl = ssl.create_default_context() if target.tls else None
 
-    async def acquire(self) -> _Connection:
-        while self._idle:
+    async def acquire(self, fresh: bool = False) -> _Connection:
+        while self._idle and not fresh:
             conn = self._idle.pop()
             if not conn.closed:
                 return conn
-        loop = asyncio.get_running_loop()
-        _, conn = await asyncio.wait_for(
-            loop.create_connection(
-                _Connection, self.target.host, self.target.port, ssl=self._ssl, server_hostname=self.target.host if self._ssl else None
-            ),
-            self.connect_timeout,
-        )
+        conn = await asyncio.wait_for(self._connect(), self.connect_timeout)
         self._all.add(conn)
+        return conn
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        where, proxy = self.where, self.proxy
+        if proxy is None:
+            _, conn = await loop.create_connection(
+                _Connection, where.host, where.port, ssl=self._ssl, server_hostname=where.host if self._ssl else None
+            )
+            return conn
+        reader, writer = await asyncio.open_connection(
+            proxy.host, proxy.port, ssl=self._proxy_ssl, server_hostname=proxy.host if self._proxy_ssl else None
+        )
+        try:
+            if proxy.scheme.startswith("socks5"):
+                await _socks5(reader, writer, where, proxy)
+            elif where.tls:
+                await _http_tunnel(reader, writer, where, proxy)
+        except BaseException:
+            writer.transport.abort()
+            raise
+        conn = _Connection()
+        conn.handshake_stream = writer  # a StreamWriter closes its transport when collected: kept alive with it
+        transport = writer.transport
+        transport.set_protocol(conn)
+        if self._ssl is not None:
+            transport = await loop.start_tls(transport, conn, self._ssl, server_hostname=where.host)  # type: ignore[assignment]
+        elif proxy.scheme in ("http", "https"):
+            conn.absolute_form = True
+            conn.proxy_authorization = proxy.authorization()
+        conn.connection_made(transport)
         return conn
 
     def release(self, conn: _Connection) -> None:
@@ -250,9 +248,32 @@ class ConnectionPool:
         self._idle.clear()
 
 
-def encode_request(method: str, target: Target, path: str, headers: dict[str, str], body: bytes | None) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {target.authority}"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    if body is not None:
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+async def _http_tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: Endpoint, proxy: Proxy) -> None:
+    writer.write(connect_request(where.host, where.port, proxy))
+    answer = ResponseReader("CONNECT")
+    while answer.head is None:
+        data = await reader.read(4096)
+        if not data:
+            raise ConnectFailedError(f"proxy {proxy.shown} closed the connection instead of opening a tunnel to {where.shown}")
+        answer.feed(data)
+    if not 200 <= answer.head.status < 300:
+        raise ConnectFailedError(f"proxy {proxy.shown} could not open a tunnel to {where.shown}: HTTP {answer.head.status}")
+
+
+async def _socks5(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: Endpoint, proxy: Proxy) -> None:
+    writer.write(socks5_greeting(proxy))
+    method = (await reader.readexactly(2))[1]
+    if method == 2:
+        writer.write(socks5_auth(proxy))
+        if (await reader.readexactly(2))[1] != 0:
+            raise ConnectFailedError(f"SOCKS5 proxy {proxy.shown} refused the user name and password", retryable=False)
+    elif method != 0:
+        raise ConnectFailedError(f"SOCKS5 proxy {proxy.shown} accepts none of our authentication methods", retryable=False)
+    writer.write(socks5_connect(where.host, where.port, remote_dns=proxy.scheme == "socks5h"))
+    head = await reader.readexactly(5)
+    await reader.readexactly(socks5_reply_length(head) - 5)
+    if head[1] != 0:
+        raise ConnectFailedError(f"SOCKS5 proxy {proxy.shown} could not connect to {where.shown} (error {head[1]})")
+
+
+__all__ = ["ConnectionPool", "ReplySink"]

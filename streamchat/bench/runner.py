@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StreamchatError
+from ..client.connection import Endpoint
+from ..client.http import endpoint_of
+from ..client.redirects import REDIRECT_STATUSES, Hop, next_hop
+from ..errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, StreamchatError, StreamTimeoutError
+from ..protocol.body import ReplyDecoder
+from ..protocol.http1 import ResponseHead, encode_request
 from ..protocol.normalize import Normalizer
 from ..protocol.requests import ChatRequest, http_request, ws_frame
-from ..protocol.sse import SSEDecoder
-from .http1 import ConnectionPool, Target, encode_request
+from .http1 import ConnectionPool
 
 _TOKEN_EVENTS = ("content", "reasoning")
 
@@ -43,6 +48,8 @@ class LoadSpec:
     headers: dict[str, str] = field(default_factory=dict)
     read_timeout: float = 60.0
     connect_timeout: float = 10.0
+    insecure: bool = False
+    cacert: str | None = None
     seed: int = 0
     first_id: int = 0  # this share's first record id (workers hold disjoint blocks)
     phase: float = 0.0  # seconds before this share's first arrival (constant arrivals across workers)
@@ -60,16 +67,16 @@ class LoadSpec:
 
 
 def _error_kind(exc: BaseException) -> str:
+    """A failure's kind, in the words a failed ``chat`` uses for its ``error.code``."""
     if isinstance(exc, StreamchatError):
-        return type(exc).__name__.replace("Error", "").replace("_", "").lower() or "error"
+        return exc.code
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timeout"
-    name = type(exc).__name__
-    if "Timeout" in name:
-        return "timeout"
-    if "Connect" in name or "Closed" in name or isinstance(exc, OSError):
-        return "connection"
-    return "protocol"
+    if isinstance(exc, ConnectionRefusedError | socket.gaierror):
+        return "connect_failed"
+    if isinstance(exc, OSError):
+        return "connection_lost"
+    return "protocol_error"
 
 
 class Timeline:
@@ -124,35 +131,100 @@ def _take(timeline: Timeline, events: list[Any], now: float) -> bool:
     return False
 
 
-async def _sse_request(pool: ConnectionPool, spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
+class _TimelineSink:
+    """A response's body into a request's timeline, through the decoder ``chat`` uses."""
+
+    def __init__(self, dialect: str, timeline: Timeline) -> None:
+        self.dialect = dialect
+        self.timeline = timeline
+        self.decoder: ReplyDecoder | None = None
+
+    def start(self, head: ResponseHead) -> None:
+        self.decoder = ReplyDecoder(head.content_type, self.dialect)
+
+    def body(self, payload: bytes, now: float) -> bool:
+        events, ended = self.decoder.feed(payload)  # type: ignore[union-attr]
+        if _take(self.timeline, events, now) or ended:
+            self.timeline.end = now
+            return True
+        return False
+
+    def end(self, now: float) -> None:
+        self.timeline.end = now
+        _take(self.timeline, self.decoder.close(), now)  # type: ignore[union-attr]
+
+    def complete_after_cut(self, now: float) -> bool:
+        """The connection failed mid-body: True if the reply had ended anyway (a finish reason)."""
+        done = self.decoder.after_cut() if self.decoder is not None else None
+        if done is None:
+            return False
+        self.timeline.end = now
+        _take(self.timeline, [done], now)
+        return True
+
+
+async def _sse_request(pools: Pools, spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
     method, url, body = http_request(spec.dialect, spec.url, request)
-    headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "streamchat-bench", **spec.headers}
+    public = {"Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "streamchat-bench"}
     payload = None
     if body is not None:
         payload = json.dumps(body).encode()
-        headers.setdefault("Content-Type", "application/json")
-    raw = encode_request(method, pool.target, Target.path_of(url), headers, payload)
-    normalizer = Normalizer(spec.dialect)
-    decoder = SSEDecoder()
+        public["Content-Type"] = "application/json"
+    hop = Hop(method, url, payload)
+    fresh = False
+    while True:
+        where, target = endpoint_of(hop.url)
+        pool = pools.get(where)
+        headers = {**public, **spec.headers} if hop.with_credentials else public
+        sink = _TimelineSink(spec.dialect, timeline)
+        conn = await pool.acquire(fresh)
+        if conn.absolute_form:
+            target = hop.url
+            if conn.proxy_authorization:
+                headers = {**headers, "Proxy-Authorization": conn.proxy_authorization}
+        try:
+            await conn.exchange(encode_request(hop.method, where.authority, target, headers, hop.body), hop.method, sink, spec.read_timeout)
+        except HTTPStatusError as exc:
+            pool.release(conn)  # its body was read: the connection may serve another request
+            if exc.status not in REDIRECT_STATUSES:
+                raise
+            hop = next_hop(url, hop, exc.status, getattr(exc, "location", None))
+            continue
+        except ConnectFailedError:
+            pool.discard(conn)
+            if conn.exchanges > 1 and not fresh:  # a kept-alive connection the server had closed while idle
+                fresh = True
+                continue
+            raise
+        except (ConnectionLostError, StreamTimeoutError, OSError):
+            pool.discard(conn)
+            if not sink.complete_after_cut(time.perf_counter()):
+                raise
+            return
+        except BaseException:
+            pool.discard(conn)
+            raise
+        pool.release(conn)
+        return
 
-    def sink(data: bytes, now: float) -> bool:
-        for message in decoder.feed(data):
-            if _take(timeline, normalizer.sse(message.event, message.data), now):
-                timeline.end = now
-                return True
-        return False
 
-    conn = await pool.acquire()
-    try:
-        await conn.exchange(raw, sink, spec.read_timeout)
-    except BaseException:
-        pool.discard(conn)
-        raise
-    pool.release(conn)
-    if not timeline.done and timeline.error is None:
-        timeline.end = time.perf_counter()
-        if normalizer.end_of_stream() is not None:
-            timeline.done = True
+class Pools:
+    """One connection pool per endpoint (a redirect may point elsewhere)."""
+
+    def __init__(self, spec: LoadSpec) -> None:
+        self.spec = spec
+        self._pools: dict[Endpoint, ConnectionPool] = {}
+
+    def get(self, where: Endpoint) -> ConnectionPool:
+        pool = self._pools.get(where)
+        if pool is None:
+            spec = self.spec
+            pool = self._pools[where] = ConnectionPool(where, spec.connect_timeout, insecure=spec.insecure, cacert=spec.cacert)
+        return pool
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
 
 
 async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
@@ -185,7 +257,10 @@ class _Load:
         self.spec = spec
         self.on_record = on_record
         self.records: list[dict[str, Any]] = []
-        self.pool = ConnectionPool(Target(spec.url), spec.connect_timeout) if spec.transport != "ws" else None
+        self.pools = None
+        if spec.transport != "ws":
+            endpoint_of(spec.url)  # a URL that is not http(s) is refused before anything starts
+            self.pools = Pools(spec)
         self.deadline: float | None = None
         self.start = time.perf_counter()  # of the measured part: records' start_s count from here
 
@@ -194,10 +269,10 @@ class _Load:
         request = spec.prompts[(spec.first_id + index) % len(spec.prompts)]
         timeline = Timeline(intended, time.perf_counter())
         try:
-            if self.pool is None:
+            if self.pools is None:
                 await _ws_request(spec, request, timeline)
             else:
-                await _sse_request(self.pool, spec, request, timeline)
+                await _sse_request(self.pools, spec, request, timeline)
             status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
         except Exception as exc:  # noqa: BLE001 - every failure is a counted kind, never a crash
             text = str(exc)
@@ -286,6 +361,6 @@ async def run_load(
         stop.set()
         await probe
     finally:
-        if load.pool is not None:
-            load.pool.close()
+        if load.pools is not None:
+            load.pools.close()
     return load.records, wall, lag

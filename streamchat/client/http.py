@@ -1,348 +1,307 @@
-"""HTTP streaming with httpx: connect, retry before the first byte, map failures, yield raw chunks.
+"""HTTP/1.1 over blocking sockets: connect (directly, or through a proxy), send, and read the response
+with the shared sans-I/O reader (``protocol/http1.py``); retries and redirects as their policies say.
 
-A thin layer: it knows nothing of SSE or events. ``before_read`` is called just before every
-socket read (through a wrapping httpcore network backend), which is how the caller flushes
-everything decoded from the previous read exactly once per network read (SPEC §3).
+A thin layer: it knows nothing of SSE or events. The caller's ``before_read`` hook runs just before
+every blocking read of the body, which is how output is flushed exactly once per network read.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpcore
-import httpx
-
-from ..errors import (
-    ConnectionLostError,
-    ProtocolError,
-    StreamchatError,
-    StreamTimeoutError,
-    UsageError,
-)
-from ..protocol.chunked import ChunkedDecoder
+from .. import __version__
+from ..errors import ConnectFailedError, StreamchatError, UsageError
+from ..protocol.http1 import ResponseHead, ResponseReader, encode_request
+from .connection import Connection, Endpoint, open_connection
 from .options import ConnectionOptions
-from .retry import RETRY_STATUSES, backoff_delay, parse_retry_after
+from .redirects import REDIRECT_STATUSES, Hop, next_hop
+from .retry import RetryPolicy, parse_retry_after
 from .status import http_status_error
 
 ERROR_BODY_LIMIT = 64 * 1024
 BODY_READ = 256 * 1024  # one socket read: large, so a burst of tokens is decoded in one pass
+USER_AGENT = f"streamchat/{__version__}"
 
 
 @dataclass
 class HTTPOptions(ConnectionOptions):
     max_response_size: int = 10 * 1024 * 1024
+    environ: Mapping[str, str] | None = None  # proxies and CA settings come from here (None: os.environ)
 
 
-class _HookedStream(httpcore.NetworkStream):
-    """The socket under httpcore, with three additions.
-
-    * ``before_read`` runs before every socket read (the flush point, SPEC §3);
-    * while ``headers_only`` is set, h11 is handed bytes only up to the end of the response head, so
-      the body is still ours to read with ``read_body`` (see ``HTTPStream``);
-    * the TLS context is the backend's, made at the first handshake (see ``_HookedBackend``).
-    """
-
-    def __init__(self, stream: httpcore.NetworkStream, backend: _HookedBackend) -> None:
-        self._stream = stream
-        self._backend = backend
-        self._pending = b""
-        self.headers_only = True
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if not self._pending:
-            self._backend.before_read()
-            self._pending = self._stream.read(max(max_bytes, BODY_READ), timeout)
-        data = self._pending
-        if self.headers_only:
-            end = data.find(b"\r\n\r\n")
-            if end >= 0 and end + 4 < len(data):
-                self._pending = data[end + 4 :]
-                return data[: end + 4]
-        if len(data) > max_bytes:
-            self._pending = data[max_bytes:]
-            return data[:max_bytes]
-        self._pending = b""
-        return data
-
-    def read_body(self, timeout: float | None) -> bytes:
-        """The next bytes of the body (b"" at EOF): what h11 was not given, then the socket."""
-        if self._pending:
-            data, self._pending = self._pending, b""
-            return data
-        self._backend.before_read()
-        return self._stream.read(BODY_READ, timeout)
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        # A request on this connection (a retry after an error status may reuse it): its response's
-        # body is ours again. Left False from the error body, h11 would swallow the first events
-        # that arrive in the same read as the new response's head.
-        self.headers_only = True
-        self._stream.write(buffer, timeout)
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        if ssl_context is self._backend.placeholder_tls:
-            ssl_context = self._backend.tls_context()
-        tls = self._stream.start_tls(ssl_context, server_hostname, timeout)
-        return _HookedStream(tls, self._backend)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _HookedBackend(httpcore.NetworkBackend):
-    """httpcore's socket backend, handing out ``_HookedStream`` sockets.
-
-    TLS: loading the CA bundle costs about 20 ms, which a plain ``http://`` stream (the common case on
-    loopback and in clusters) never needs. The transport is given ``placeholder_tls``, which is never
-    used for a handshake: ``start_tls`` swaps in the real context, made on first use from ``verify``.
-    """
-
-    def __init__(self, verify: ssl.SSLContext | bool = True) -> None:
-        self._backend = httpcore.SyncBackend()
-        self.before_read: Callable[[], None] = lambda: None
-        self._verify = verify
-        self._tls: ssl.SSLContext | None = None
-        self.placeholder_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-    def tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context(verify=self._verify)
-            self._tls.set_alpn_protocols(["http/1.1"])  # what httpcore sets on the context it is given
-        return self._tls
-
-    def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        return _HookedStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options), self)
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
-        return _HookedStream(self._backend.connect_unix_socket(path, timeout, socket_options), self)
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def _host(url: str) -> str:
+def endpoint_of(url: str) -> tuple[Endpoint, str]:
+    """Where ``url`` points, and its request target (path and query); a bad URL is a usage error."""
     try:
-        parsed = httpx.URL(url)
-        return f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
-    except Exception:  # noqa: BLE001 - only used in messages
-        return url
-
-
-def map_transport_error(exc: httpx.TransportError, url: str, *, started: bool) -> StreamchatError:
-    """One place where httpx's exceptions become ours (``started``: the reply had begun)."""
-    where = _host(url)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return StreamTimeoutError(f"timed out connecting to {where} (--connect-timeout)")
-    if isinstance(exc, httpx.TimeoutException):
-        what = "mid-reply" if started else "waiting for the response"
-        return StreamTimeoutError(f"timed out {what}: no data from {where} within --read-timeout")
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return UsageError(f"bad URL {url!r}: {exc}")
-    if isinstance(exc, httpx.ConnectError):
-        reason = str(exc) or type(exc).__name__
-        if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
-            return ConnectionLostError(f"TLS error with {where}: {reason}", hint="use --cacert PATH, or --insecure to skip verification")
-        return ConnectionLostError(f"could not connect to {where}: {reason}")
-    if isinstance(exc, httpx.DecodingError):
-        return ProtocolError(f"malformed response body from {where}: {exc}")
-    reason = str(exc) or type(exc).__name__
-    if started:
-        return ConnectionLostError(f"connection lost mid-reply: {reason}")
-    return ConnectionLostError(f"connection to {where} failed: {reason}")
-
-
-def _read_bounded(response: httpx.Response, limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"bad URL {url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"bad URL {url!r}: expected http://HOST[:PORT]/PATH or https://...")
+    host = parts.hostname
     try:
-        for chunk in response.iter_bytes():
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except httpx.HTTPError:
-        pass  # an error body cut short is still worth showing
-    return b"".join(parts)[:limit]
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise UsageError(f"bad URL {url!r}: bad host name: {exc}") from None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Endpoint(scheme, host, port or (443 if scheme == "https" else 80)), target
 
 
-def status_error(response: httpx.Response, body: bytes) -> StreamchatError:
-    return http_status_error(response.status_code, response.reason_phrase, body)
+class HTTPResponse:
+    """A response whose head has arrived; its body is read on demand with ``chunks()`` / ``read_all()``."""
 
-
-class HTTPStream:
-    """One open streaming response: its content type and its body, chunk by chunk.
-
-    The body of an identity-encoded response is read straight from the socket (``_raw_chunks``),
-    framing decoded by our own ``ChunkedDecoder``; anything else goes through httpx as usual.
-    """
-
-    def __init__(self, response: httpx.Response, url: str, limit: int, read_timeout: float) -> None:
-        self.response = response
+    def __init__(self, conn: Connection, reader: ResponseReader, first: bytes, url: str, read_timeout: float) -> None:
+        self.conn = conn
+        self.reader = reader
+        self.head: ResponseHead = reader.head  # type: ignore[assignment]
         self.url = url
-        self.limit = limit
         self.read_timeout = read_timeout
-        self.received = 0
-        self.backend: _HookedBackend | None = None
-        stream = response.extensions.get("network_stream")
-        self._raw = stream if isinstance(stream, _HookedStream) and self._identity_body() else None
-        if isinstance(stream, _HookedStream):
-            self.backend = stream._backend
-            if self._raw is None:
-                stream.headers_only = False  # hand the rest to h11
-
-    def _identity_body(self) -> bool:
-        headers = self.response.headers
-        if headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
-            return False
-        te = headers.get("transfer-encoding", "").strip().lower()
-        return te in ("", "chunked")
+        self.sent_at = 0.0  # perf_counter when the request that got this response was sent
+        self.waited = 0.0  # seconds spent waiting between retries before it
+        self._first = first
+        self._before_read: Callable[[], None] = _nothing
 
     @property
     def status_code(self) -> int:
-        return self.response.status_code
+        return self.head.status
 
     @property
     def content_type(self) -> str:
-        return self.response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return self.head.content_type
 
     def set_before_read(self, hook: Callable[[], None]) -> None:
-        if self.backend is not None:
-            self.backend.before_read = hook
+        self._before_read = hook
 
     def chunks(self) -> Iterator[bytes]:
-        """Body bytes as they arrive; the size cap and mid-reply failures raise StreamchatErrors."""
-        source = self._raw_chunks() if self._raw is not None else self._httpx_chunks()
-        limit = self.limit
-        for chunk in source:
-            self.received += len(chunk)
-            if self.received > limit:
-                raise ProtocolError(f"response exceeded --max-response-size ({limit} bytes)")
-            yield chunk
-
-    def _httpx_chunks(self) -> Iterator[bytes]:
-        try:
-            yield from self.response.iter_bytes()
-        except httpx.TransportError as exc:
-            raise map_transport_error(exc, self.url, started=True) from exc
-
-    def _raw_chunks(self) -> Iterator[bytes]:
-        stream = self._raw
-        assert stream is not None
-        headers = self.response.headers
-        chunked = headers.get("transfer-encoding", "").strip().lower() == "chunked"
-        decoder = ChunkedDecoder() if chunked else None
-        length = None if chunked or "content-length" not in headers else int(headers["content-length"])
-        remaining = length
-        timeout = self.read_timeout
-        while remaining is None or remaining > 0:
-            try:
-                data = stream.read_body(timeout)
-            except httpcore.TimeoutException as exc:
-                raise StreamTimeoutError(f"timed out mid-reply: no data from {_host(self.url)} within --read-timeout") from exc
-            except (httpcore.NetworkError, OSError) as exc:
-                raise ConnectionLostError(f"connection lost mid-reply: {exc or type(exc).__name__}") from exc
-            if not data:
-                if decoder is not None or (remaining is not None and remaining > 0):
-                    raise ConnectionLostError("connection lost mid-reply: peer closed connection without sending complete message body")
-                return
-            if decoder is not None:
-                payload = decoder.feed(data)
-                if payload:
-                    yield payload
-                if decoder.done:
-                    return
-            elif remaining is not None:
-                payload = data[:remaining]
-                remaining -= len(payload)
+        """Body payload as it arrives; mid-reply failures raise StreamchatErrors."""
+        reader = self.reader
+        if self._first:
+            first, self._first = self._first, b""
+            yield first
+        recv = self.conn.recv
+        before = self._before_read
+        while not reader.complete:
+            before()
+            data = recv(BODY_READ, mid_reply=True)
+            payload = reader.feed(data) if data else reader.feed_eof()
+            if payload:
                 yield payload
-                if remaining <= 0:
-                    return
-            else:
-                yield data
+            if not data:
+                return
 
-    def read_all(self) -> bytes:
-        return b"".join(self.chunks())
+    def read_all(self, limit: int | None = None) -> bytes:
+        """The whole body (or its first ``limit`` bytes: the rest is left unread)."""
+        parts, size = [], 0
+        for chunk in self.chunks():
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                break
+        body = b"".join(parts)
+        return body if limit is None else body[:limit]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _nothing() -> None:
+    pass
+
+
+def encode_json(body: Any) -> bytes:
+    # ASCII with escapes: a lone surrogate (from a non-UTF-8 argv, say) cannot break the encoding
+    return json.dumps(body).encode("ascii")
+
+
+def _exchange(hop: Hop, headers: dict[str, str], opts: HTTPOptions, spare: Connection | None) -> HTTPResponse:
+    """One request, up to the end of the response head: on ``spare`` (a kept-alive connection to the
+    same place) when there is one, else on a new connection."""
+    where, target = endpoint_of(hop.url)
+    if spare is not None and spare.where == where:
+        try:
+            return _request_on(spare, hop, where, target, headers, opts)
+        except ConnectFailedError:
+            pass  # the server had closed the idle connection: a new one, as if it had never been kept
+    elif spare is not None:
+        spare.close()
+    return _request_on(open_connection(where, opts), hop, where, target, headers, opts)
+
+
+def _request_on(conn: Connection, hop: Hop, where: Endpoint, target: str, headers: dict[str, str], opts: HTTPOptions) -> HTTPResponse:
+    try:
+        if conn.via_proxy and where.scheme == "http":
+            target = hop.url.split("#", 1)[0]  # a forward proxy takes the absolute URL
+            auth = conn.proxy_authorization
+            if auth:
+                headers = {**headers, "Proxy-Authorization": auth}
+        conn.send(encode_request(hop.method, where.authority, target, headers, hop.body))
+        sent_at = time.perf_counter()
+        reader = ResponseReader(hop.method, max_body=opts.max_response_size)
+        payload = b""
+        while reader.head is None:
+            data = conn.recv(BODY_READ, mid_reply=False, answered=reader.bytes_seen > 0)
+            if not data:
+                if reader.bytes_seen == 0:
+                    raise ConnectFailedError(f"{where.shown} closed the connection without answering")
+                reader.feed_eof()  # raises: the head was cut short
+            payload = reader.feed(data)
+        response = HTTPResponse(conn, reader, payload, hop.url, opts.read_timeout)
+        response.sent_at = sent_at
+        return response
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _kept(response: HTTPResponse) -> Connection | None:
+    """The connection of a response read to its end, if the server keeps it open for another request."""
+    if response.reader.complete and response.reader.keep_alive:
+        return response.conn
+    response.close()
+    return None
+
+
+def _error_for(response: HTTPResponse) -> StreamchatError:
+    """An error status as an exception, with the (bounded) body's message and Retry-After."""
+    try:
+        body = response.read_all(ERROR_BODY_LIMIT)
+    except StreamchatError:
+        body = b""  # an error body cut short: the status says enough
+    head = response.head
+    error = http_status_error(head.status, head.reason, body)
+    retry_after = parse_retry_after(head.get("retry-after"))
+    if retry_after is not None:
+        error.retry_after = retry_after  # type: ignore[attr-defined]
+    return error
+
+
+class KeptConnection:
+    """A connection kept open between simple requests to one server (``camera --forward`` posts a frame
+    at a time): ``send`` takes it when it points at the same place, ``keep`` gives a finished one back."""
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+
+    def take(self) -> Connection | None:
+        conn, self.conn = self.conn, None
+        return conn
+
+    def keep(self, response: HTTPResponse) -> None:
+        self.close()
+        self.conn = _kept(response)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def send(
+    method: str,
+    url: str,
+    opts: HTTPOptions,
+    body: bytes | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    accept: str = "text/event-stream",
+    kept: KeptConnection | None = None,
+) -> HTTPResponse:
+    """Send a request (retrying and following redirects as their policies say) until a 2xx head arrives.
+
+    ``headers`` go to every hop; ``opts.headers`` (the token, ``-H`` headers) only to the original
+    origin. Error statuses raise after their (bounded) body is read: 401/403 → AuthError, others →
+    HTTPStatusError. The caller closes the returned response.
+    """
+    public = {"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": "identity", **(headers or {})}
+    if body is not None:
+        public.setdefault("Content-Type", "application/json")
+    private = dict(opts.headers)
+    policy = RetryPolicy(opts.retries, sleep=opts.sleep)
+    hop = Hop(method.upper(), url, body)
+    attempt = 0
+    spare = kept.take() if kept is not None else None  # a kept-alive connection to try first
+    try:
+        while True:
+            sent = {**public, **private} if hop.with_credentials else public
+            try:
+                response = _exchange(hop, sent, opts, spare)
+                spare = None
+                status = response.status_code
+                if status in REDIRECT_STATUSES:
+                    location = response.head.get("location")
+                    _error_for(response)  # the body, so that the connection can be used again
+                    spare = _kept(response)
+                    hop = next_hop(url, hop, status, location)
+                    continue
+                if status >= 400:
+                    error = _error_for(response)
+                    spare = _kept(response)
+                    raise error
+            except StreamchatError as error:
+                if policy.wait_before_retry(error, attempt, opts.notice):
+                    attempt += 1
+                    continue
+                raise
+            response.waited = policy.waited
+            return response
+    finally:
+        if spare is not None:
+            spare.close()
 
 
 @contextmanager
-def open_stream(method: str, url: str, opts: HTTPOptions, body: Any = None) -> Iterator[HTTPStream]:
-    """Send the request (retrying only before any response byte, SPEC §6) and yield the open stream.
-
-    Error statuses raise after their (bounded) body is read: 401/403 → AuthError, others → HTTPStatusError.
-    """
-    verify: Any = False if opts.insecure else (opts.cacert or True)
-    if opts.cacert and not opts.insecure:
-        try:
-            verify = ssl.create_default_context(cafile=opts.cacert)
-        except (OSError, ssl.SSLError) as exc:
-            raise UsageError(f"cannot load --cacert {opts.cacert!r}: {exc}") from exc
-    timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout, pool=opts.connect_timeout)
-    backend = _HookedBackend(verify)
-    transport = httpx.HTTPTransport(verify=backend.placeholder_tls)
-    pool = getattr(transport, "_pool", None)
-    if pool is not None and hasattr(pool, "_network_backend"):
-        pool._network_backend = backend
-    # identity: a compressed event stream would defeat both streaming and the raw body path
-    headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity", **opts.headers}
-    content = None
-    if body is not None:
-        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers.setdefault("Content-Type", "application/json")
+def open_stream(
+    method: str, url: str, opts: HTTPOptions, body: Any = None, *, headers: Mapping[str, str] | None = None
+) -> Iterator[HTTPResponse]:
+    """``send`` for a streamed reply (a JSON body is encoded here), closed when the block ends."""
+    response = send(method, url, opts, None if body is None else encode_json(body), headers=headers)
     try:
-        client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=True, trust_env=False)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    with client:
-        attempt = 0
-        while True:
-            try:
-                request = client.build_request(method, url, headers=headers, content=content)
-            except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
-                raise UsageError(f"bad URL {url!r}: {exc}") from exc
-            try:
-                response = client.send(request, stream=True)
-            except httpx.TransportError as exc:
-                error = map_transport_error(exc, url, started=False)
-                retryable = isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)) and not isinstance(
-                    error, UsageError
-                )
-                if isinstance(exc, httpx.ConnectError) and "SSL" in str(exc):
-                    retryable = False
-                if not retryable or attempt >= opts.retries:
-                    raise error from exc
-                delay = backoff_delay(attempt)
-                opts.notice(f"streamchat: {error.message}; retrying in {delay:.1f} s ({attempt + 1}/{opts.retries})")
-                opts.sleep(delay)
-                attempt += 1
-                continue
-            try:
-                if response.status_code >= 400:
-                    stream = response.extensions.get("network_stream")
-                    if isinstance(stream, _HookedStream):
-                        stream.headers_only = False
-                    body_bytes = _read_bounded(response, ERROR_BODY_LIMIT)
-                    error = status_error(response, body_bytes)
-                    if response.status_code in RETRY_STATUSES and attempt < opts.retries:
-                        delay = backoff_delay(attempt, parse_retry_after(response.headers.get("retry-after")))
-                        opts.notice(f"streamchat: {error.message}; retrying in {delay:.1f} s ({attempt + 1}/{opts.retries})")
-                        response.close()
-                        opts.sleep(delay)
-                        attempt += 1
-                        continue
-                    raise error
-                yield HTTPStream(response, url, opts.max_response_size, opts.read_timeout)
-                return
-            finally:
-                response.close()
+        yield response
+    finally:
+        response.close()
+
+
+def request(
+    method: str,
+    url: str,
+    opts: HTTPOptions,
+    body: Any = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    kept: KeptConnection | None = None,
+) -> tuple[ResponseHead, bytes]:
+    """A simple request (a JSON body, a whole answer): the head and the body of a 2xx response."""
+    encoded = None if body is None else encode_json(body)
+    response = send(method, url, opts, encoded, headers=headers, accept="application/json", kept=kept)
+    try:
+        raw = response.read_all()
+    except BaseException:
+        response.close()
+        raise
+    if kept is not None:
+        kept.keep(response)
+    else:
+        response.close()
+    return response.head, raw
+
+
+def request_json(method: str, url: str, opts: HTTPOptions, body: Any = None, *, headers: Mapping[str, str] | None = None) -> Any:
+    """``request`` for a JSON answer (a model list, a sign-in): the decoded body, or None if it is not JSON."""
+    _, raw = request(method, url, opts, body, headers=headers)
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return None
+
+
+__all__ = ["HTTPOptions", "HTTPResponse", "KeptConnection", "encode_json", "endpoint_of", "open_stream", "request", "request_json", "send"]

@@ -30,5 +30,5 @@ def describe_status(status: int, reason: str, body: bytes) -> str:
 def http_status_error(status: int, reason: str, body: bytes) -> StreamchatError:
     message = describe_status(status, reason, body)
     if status in (401, 403):
-        return AuthError(message, hint="check the token (--token-file, STREAMCHAT_TOKEN)")
+        return AuthError(message, status=status, hint="check the token (--token-file, STREAMCHAT_TOKEN)")
     return HTTPStatusError(message, status=status)

@@ -1,0 +1,86 @@
+"""A reply's body → events, chosen by its content type: the one verdict ``chat`` and ``bench`` share.
+
+Sans-I/O: ``feed`` takes the payload of one network read and gives the events decoded from it, and
+whether the reply ended (done or an error event: nothing after it is read). At the end of the body,
+``close`` gives the last events or says the stream was truncated; when the connection is lost instead,
+``after_cut`` says whether the reply was complete anyway (a finish reason had arrived: a server may cut
+the connection right after its last chunk, as llama.cpp's does after ``[DONE]``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import ProtocolError, TruncatedError
+from ..events import Done, Event
+from .normalize import Normalizer, complete_answer
+from .sse import SSEDecoder
+
+STREAM_TYPES = ("text/event-stream",)
+ANSWER_TYPES = ("application/json",)
+
+
+class ReplyDecoder:
+    __slots__ = ("dialect", "normalizer", "_sse", "_answer", "_feed")
+
+    def __init__(self, content_type: str, dialect: str) -> None:
+        self.dialect = dialect
+        self.normalizer = Normalizer(dialect)
+        self._sse: SSEDecoder | None = None
+        self._answer: list[bytes] | None = None
+        if content_type in STREAM_TYPES:
+            self._sse = SSEDecoder()
+            self._feed = self._sse.feed_batch
+        elif content_type in ANSWER_TYPES:
+            self._answer = []  # a complete, non-streamed answer: decoded when it has all arrived
+        else:
+            raise ProtocolError(f"wrong content type {content_type or 'none'!r}: expected text/event-stream")
+
+    def feed(self, data: bytes) -> tuple[list[Event], bool]:
+        """Events from one read's payload, and True once the reply has ended.
+
+        A ``ProtocolError`` carries the events decoded before the bad data as ``partial``."""
+        if self._answer is not None:
+            self._answer.append(data)
+            return [], False
+        payloads, messages = self._feed(data)
+        events: list[Event] = []
+        ended = False
+        normalizer = self.normalizer
+        try:
+            if payloads:
+                events, ended = normalizer.data_batch(payloads)
+            if messages and not ended:
+                more, ended = normalizer.sse_batch(messages)
+                events += more
+        except ProtocolError as exc:
+            exc.partial = events + getattr(exc, "partial", [])  # type: ignore[attr-defined]
+            raise
+        return events, ended
+
+    def close(self) -> list[Event]:
+        """The body ended cleanly: the last events (a non-streamed answer's, or a done after a finish
+        reason); a stream that ends otherwise is truncated."""
+        if self._answer is not None:
+            raw = b"".join(self._answer)
+            try:
+                value = json.loads(raw)
+            except ValueError as exc:
+                raise ProtocolError("malformed reply: the application/json body is not JSON") from exc
+            return complete_answer(value, self.dialect)
+        if self._sse is not None:
+            self._sse.close()
+        done = self.normalizer.end_of_stream()
+        if done is None:
+            raise TruncatedError("stream truncated: the connection closed before done")
+        return [done]
+
+    def after_cut(self) -> Done | None:
+        """The connection was lost or went silent mid-body: the done that completes the reply anyway
+        (a finish reason had arrived), or None (the failure stands)."""
+        if self._answer is not None:
+            return None
+        return self.normalizer.end_of_stream()
+
+
+__all__ = ["ANSWER_TYPES", "STREAM_TYPES", "ReplyDecoder"]
