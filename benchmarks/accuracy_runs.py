@@ -107,7 +107,7 @@ def run_bench(url: str, load: Load) -> list[Measured]:
 
 
 def find_guidellm(given: str | None) -> str | None:
-    for candidate in (given, os.environ.get("GUIDELLM"), "/work/venvs/guidellm/bin/guidellm", shutil.which("guidellm")):
+    for candidate in (given, os.environ.get("GUIDELLM"), shutil.which("guidellm")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None

@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="measured requests = streams × rounds (after streams warmup)")
     parser.add_argument("--runs", type=int, default=2, help="runs of each tool")
     parser.add_argument("--peer-workers", type=int, default=1, help="raw peer processes")
-    parser.add_argument("--guidellm", help="the guidellm executable [default: $GUIDELLM, /work/venvs/guidellm/bin/guidellm, PATH]")
+    parser.add_argument("--guidellm", help="the guidellm executable [default: $GUIDELLM, else PATH]")
     parser.add_argument("--json", help="also write every run's numbers here")
     parser.add_argument("--self-check", action="store_true", help="bench against the built-in server instead (no peer, no GuideLLM)")
     parser.add_argument("--server-workers", type=int, default=2, help="self-check: the built-in server's processes")
