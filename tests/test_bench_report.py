@@ -130,7 +130,7 @@ def test_a_run_without_records_keeps_what_its_summary_can_show_and_says_what_it_
     assert list(page.figures) == ["plot-percentiles"]
     err = capsys.readouterr().err
     assert "streamchat: skipped: summary_only: no per-request records" in err and "1 plots, 1 skipped" in err
-    assert "Not drawn: summary_only: no per-request records" in text and "TTFT distribution" in text
+    assert "Skipped: summary_only: no per-request records" in text and "TTFT distribution" in text
     # Beside a run with records, the record plots show that run alone.
     page, _ = make(tmp_path, SUMMARY_ONLY, RUN_C32)
     assert list(page.figures) == [f"plot-{name}" for name in RUN_PLOTS]

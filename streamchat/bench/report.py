@@ -21,7 +21,7 @@ from .metrics import STAT_KEYS
 from .report_data import Inputs, Sweep
 
 INSTALL_HINT = "install the extra: python3 -m pip install 'streamchat[report]'"
-NO_RECORDS = "no per-request records (a summary only: write the run with a bench that keeps records in -o json, or with -o ndjson)"
+NO_RECORDS = "no per-request records (a summary only, as bench -o json wrote before it kept them; -o ndjson keeps them too)"
 HEADLINE = (("ttft_ms", "p50"), ("ttft_ms", "p95"), ("itl_ms", "p50"), ("itl_ms", "p95"), ("e2e_ms", "p95"))  # the tables' latency columns
 HEADLINE_HEAD = ["TTFT p50", "TTFT p95", "ITL p50", "ITL p95", "E2E p95"]
 LATENCIES = (("ttft_ms", "TTFT"), ("itl_ms", "ITL"), ("tpot_ms", "TPOT"), ("e2e_ms", "end to end"), ("schedule_lag_ms", "schedule lag"))
@@ -29,7 +29,7 @@ STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:1240px;margin:0 auto;padding:16px 24px}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .4em;border-bottom:1px solid #ddd}h3{font-size:1em;margin:.6em 0 .3em}
 table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums;margin:.3em 0 1em}
-th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}th{background:#f6f6f6}
+th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}th{background:#f6f6f6;white-space:normal;vertical-align:bottom}
 th:first-child,td:first-child{text-align:left}.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.4em}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:0 24px}.facts{font-size:13px;color:#444;margin:0 0 .3em}
 figure{margin:1em 0 1.6em}figcaption{font-size:13px;color:#555}.skipped{color:#8a5a00;font-size:14px}.bad{color:#b00020}.good{color:#1b7f2a}
@@ -115,7 +115,7 @@ class Page:
         if self.inputs.sweeps:
             body.append(self.sweep_plots())
         if self.skipped:
-            body.insert(2, '<p class="skipped">Not drawn: ' + "; ".join(esc(s) for s in self.skipped) + ".</p>")
+            body.insert(2, '<p class="skipped">Skipped: ' + "; ".join(esc(s) for s in self.skipped) + ".</p>")
         return (
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -241,8 +241,8 @@ class Page:
         missing = [r.label for r in runs if not r.records]
         record_plots = ("TTFT distribution", "ITL distribution", "latency over time", "throughput over time")
         if missing:
-            drawn = "are drawn without them" if with_records else "are not drawn"
-            self.skipped.append(f"{', '.join(missing)}: {NO_RECORDS}; {', '.join(record_plots)} {drawn}")
+            drawn = "show the other runs only" if with_records else "are not drawn"
+            self.skipped.append(f"{', '.join(missing)}: {NO_RECORDS}; {', '.join(record_plots[:-1])} and {record_plots[-1]} {drawn}")
         if not with_records:
             return "\n".join(out)
         for name, title, unit, pick in (
@@ -288,7 +288,8 @@ class Page:
                 "throughput-against-rate",
                 "Throughput against request rate",
                 self.plots.throughput_against_rate(self.plotter, tagged),
-                "the grey dotted diagonal is achieved = target: a server keeping up stays on it.",
+                "requests completed (and goodput) per second of the run's wall time; the grey dotted diagonal is completed = target, "
+                "which a server keeping up approaches as runs get longer.",
             ),
         ]
         for number, sweep in enumerate(self.inputs.sweeps, 1):

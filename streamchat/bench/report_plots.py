@@ -85,6 +85,12 @@ def _legend(ax: Any, **kwargs: Any) -> None:
         ax.legend(handles, labels, fontsize=9, **kwargs)
 
 
+def _figure_legend(fig: Any, ax: Any) -> None:
+    """One legend under a figure of several panels, where it hides no data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=9)
+
+
 def distribution(p: Plotter, title: str, unit: str, series: list[tuple[str, str, list[float]]]) -> tuple[str, str]:
     """Histograms on shared bins, in percent of each run's values (runs of different sizes compare);
     a solid line at each run's median and a dashed one at its p95. The far tail is cut at the pooled
@@ -133,8 +139,7 @@ def percentiles(p: Plotter, runs: list[tuple[str, str, dict[str, Any]]]) -> str:
             ax.set_title(name)
             ax.grid(axis="x", visible=False)
         axes[0].set_ylabel("ms")
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(runs), 6), fontsize=9)
+        _figure_legend(fig, axes[0])
         return p.svg(fig)
 
 
@@ -159,7 +164,7 @@ def latency_over_time(p: Plotter, runs: list[tuple[str, str, Run]]) -> tuple[str
             ax.set_ylabel(name)
             ax.set_xlim(0, end)
             ax.set_ylim(bottom=0)
-        _legend(axes[0], loc="upper left")
+        _figure_legend(fig, axes[0])
         svg = p.svg(fig)
     return svg, f"a dot per completed request; the line is the median per {step:g} s; ticks at the bottom mark failed requests."
 
@@ -181,7 +186,7 @@ def throughput_over_time(p: Plotter, runs: list[tuple[str, str, Run]]) -> tuple[
             ax.set_xlabel("time (s from the start)")
             ax.set_xlim(0, end)
             ax.set_ylim(bottom=0)
-        _legend(axes[0], loc="lower center")
+        _figure_legend(fig, axes[0])
         svg = p.svg(fig)
     note = f"tokens per {steps['tokens']:g} s, requests per {steps['requests']:g} s, counted as the summary counts them"
     return svg, note + " (output tokens: the server's usage when it sent one, else events)."
@@ -236,10 +241,8 @@ def throughput_against_rate(p: Plotter, sweeps: list[tuple[str, str, Sweep]]) ->
         has_goodput = False
         for _, hue, sweep in sweeps:
             rates = [run.rate for run in sweep.runs]
-            achieved = [
-                data.number(run.summary.get("achieved_rate")) or data.number(run.summary.get("requests_per_s")) for run in sweep.runs
-            ]
-            axes[0].plot(rates, achieved, "-", marker="o", color=hue)
+            completed = [data.number(run.summary.get("requests_per_s")) for run in sweep.runs]
+            axes[0].plot(rates, completed, "-", marker="o", color=hue)
             goodput = [data.number(run.summary.get("goodput")) for run in sweep.runs]
             if any(g is not None for g in goodput):
                 has_goodput = True
@@ -250,12 +253,12 @@ def throughput_against_rate(p: Plotter, sweeps: list[tuple[str, str, Sweep]]) ->
                 _sweep_markers(ax, sweep, hue)
             top = max([top, *(r or 0.0 for r in rates)])
         axes[0].plot([0, top], [0, top], color="#999", linewidth=0.8, linestyle=(0, (1, 3)))
-        axes[0].set_ylabel("achieved requests/s")
+        axes[0].set_ylabel("requests/s completed")
         axes[1].set_ylabel("output tokens/s")
         for ax in axes:
             ax.set_xlabel("target request rate (requests/s)")
             ax.set_ylim(bottom=0)
-        styles = [("-", "achieved")] + ([("--", "goodput (meeting every SLO)")] if has_goodput else [])
+        styles = [("-", "completed")] + ([("--", "goodput (meeting every SLO)")] if has_goodput else [])
         _style_legend(fig, sweeps, styles + _marker_styles(sweeps))
         return p.svg(fig)
 
