@@ -82,7 +82,7 @@ from streamchat.bench.runner import LoadSpec, run_load
 from streamchat.protocol.validation import chat_request
 url, streams, requests, warmup, prompt = sys.argv[1], *map(int, sys.argv[2:5]), sys.argv[5]
 prompts = [chat_request({"model_id": "m", "message": prompt.format(i)}, "prompt") for i in range(requests)]
-spec = LoadSpec(url, "openai", "sse", requests, streams, warmup=warmup, prompts=prompts)
+spec = LoadSpec(url=url, dialect="openai", transport="sse", requests=requests, concurrency=streams, warmup=warmup, prompts=prompts)
 start = []
 async def before_measure():
     start.append(time.perf_counter())
