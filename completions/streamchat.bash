@@ -14,6 +14,7 @@ _streamchat() {
             "|serve") path="serve" ;;
             "|ws-chat") path="ws-chat" ;;
             "bench|compare") path="bench compare" ;;
+            "bench|report") path="bench report" ;;
         esac
     done
     case "$path|$prev" in
@@ -43,6 +44,8 @@ _streamchat() {
         "bench|--server-tokens") COMPREPLY=(); return ;;
         "bench|--server-workers") COMPREPLY=(); return ;;
         "bench compare|--threshold") COMPREPLY=(); return ;;
+        "bench report|-o"|"bench report|--output") COMPREPLY=(); return ;;
+        "bench report|--title") COMPREPLY=(); return ;;
         "camera|--url") COMPREPLY=(); return ;;
         "camera|--token") COMPREPLY=(); return ;;
         "camera|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -144,8 +147,9 @@ _streamchat() {
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat config serve ws-chat" -- "$cur")) ;;
-        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --token-file -H --header -m --model --max-tokens --requests --concurrency --workers --ray --rate --arrival --duration --warmup --prompt --prompts -o --output --records --read-timeout --server-ttft-ms --server-itl-ms --server-tokens --server-workers -q --quiet -h --help compare" -- "$cur")) ;;
+        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --token-file -H --header -m --model --max-tokens --requests --concurrency --workers --ray --rate --arrival --duration --warmup --prompt --prompts -o --output --records --read-timeout --server-ttft-ms --server-itl-ms --server-tokens --server-workers -q --quiet -h --help compare report" -- "$cur")) ;;
         "bench compare") COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")) ;;
+        "bench report") COMPREPLY=($(compgen -W "-o --output --title -q --quiet -h --help" -- "$cur")) ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;
         "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace --chat-id -h --help" -- "$cur")) ;;
         "config") COMPREPLY=($(compgen -W "--profile -o --output -h --help" -- "$cur")) ;;

@@ -97,3 +97,25 @@ def compare(
     from ..bench.command import compare_files
 
     return compare_files(base, new, threshold)
+
+
+REPORT_EXAMPLES = """
+Examples:
+
+  streamchat bench -q -o json > run.json && streamchat bench report run.json -o report.html
+  streamchat bench report base.json new.json -o compare.html      # side by side, one colour a run
+  streamchat bench report sweep.json -o sweep.html                # a --sweep run: latency against rate
+"""
+
+
+@bench_app.command("report", epilog=REPORT_EXAMPLES)
+def report(
+    runs: Annotated[list[str], typer.Argument(help="Runs (what bench -o json or -o ndjson wrote), single runs or sweeps.")],
+    output: Annotated[str, typer.Option("-o", "--output", help="The HTML page to write; - for stdout.")] = "-",
+    title: Annotated[Optional[str], typer.Option("--title", help="The page's title.")] = None,
+    quiet: o.Quiet = False,
+) -> int:
+    """Write one self-contained HTML page with plots of bench runs (needs streamchat[report])."""
+    from ..bench.report import write_report
+
+    return write_report(runs, output, title, quiet)
