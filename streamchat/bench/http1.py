@@ -21,6 +21,7 @@ from ..client.proxy import Proxy, connect_request, proxy_for, socks5_auth, socks
 from ..client.tls import client_context
 from ..errors import ConnectFailedError, HTTPStatusError, ProtocolError, StreamTimeoutError
 from ..protocol.http1 import ResponseHead, ResponseReader
+from . import stamped
 
 
 class ReplySink(Protocol):
@@ -64,8 +65,11 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        now = time.perf_counter()  # the arrival time, before any parsing
-        self.last_read = now
+        self.received(data, time.perf_counter())  # the arrival time, before any parsing
+
+    def received(self, data: bytes, now: float) -> None:
+        """Bytes that arrived at ``now`` (the kernel's stamp on a stamped socket, see stamped.py)."""
+        self.last_read = max(self.last_read, now)
         reader = self._reader
         if reader is None or self._waiter is None or self._waiter.done():
             self._fail(ProtocolError("bytes from the server with no request outstanding"))
@@ -203,6 +207,10 @@ class ConnectionPool:
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         where, proxy = self.where, self.proxy
+        if proxy is None and self._ssl is None and stamped.available():
+            conn = _Connection()
+            await stamped.open_stamped(where.host, where.port, conn)
+            return conn
         if proxy is None:
             _, conn = await loop.create_connection(
                 _Connection, where.host, where.port, ssl=self._ssl, server_hostname=where.host if self._ssl else None
