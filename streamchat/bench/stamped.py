@@ -31,8 +31,21 @@ READ = 256 * 1024
 _MAX_AGE = 1.0  # a stamp older than this is not believed (a clock step): the read time is used instead
 
 
+_keeper: list[socket.socket] = []
+
+
 def available() -> bool:
     return SO_TIMESTAMPNS is not None
+
+
+def keep_stamping_on() -> None:
+    """Linux turns receive stamping on system-wide when the first socket asks, after a short deferral,
+    and off again when the last one closes; packets that arrive in between carry no stamp (a read then
+    reports its own time). One socket held open for the process keeps it on between connections."""
+    if not _keeper and available():
+        keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        keeper.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        _keeper.append(keeper)
 
 
 def arrival(control: list[tuple[int, int, bytes]], now: float) -> float:
@@ -48,6 +61,7 @@ def arrival(control: list[tuple[int, int, bytes]], now: float) -> float:
 
 async def open_stamped(host: str, port: int, protocol: Any) -> StampedSocket:
     """Connect (non-blocking, every address in turn) and start reading into ``protocol``."""
+    keep_stamping_on()
     loop = asyncio.get_running_loop()
     error: OSError | None = None
     for family, kind, proto, _, address in await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM):
