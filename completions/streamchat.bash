@@ -20,7 +20,7 @@ _streamchat() {
     case "$path|$prev" in
         "bench|--url") COMPREPLY=(); return ;;
         "bench|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "bench|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic" -- "$cur")); return ;;
+        "bench|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic responses ollama" -- "$cur")); return ;;
         "bench|--transport") COMPREPLY=($(compgen -W "sse ws" -- "$cur")); return ;;
         "bench|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|-H"|"bench|--header") COMPREPLY=(); return ;;
@@ -65,7 +65,7 @@ _streamchat() {
         "camera|--cacert") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "chat|--url") COMPREPLY=(); return ;;
         "chat|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "chat|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic" -- "$cur")); return ;;
+        "chat|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic responses ollama" -- "$cur")); return ;;
         "chat|--auth-scheme") COMPREPLY=($(compgen -W "bearer x-api-key none" -- "$cur")); return ;;
         "chat|--token") COMPREPLY=(); return ;;
         "chat|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;

@@ -37,7 +37,9 @@ class ChatTarget:
 
     def public_headers(self) -> dict[str, str]:
         """What the dialect needs on every request, redirects to other hosts included."""
-        return {"anthropic-version": "2023-06-01"} if self.dialect == "anthropic" else {}
+        from .dialects import get as dialect_named
+
+        return dict(dialect_named(self.dialect).headers)
 
     def request_headers(self) -> dict[str, str]:
         """The credentials (the token, and every ``-H`` header, which win): sent to the URL's own
@@ -74,9 +76,9 @@ def run_http_chat(
     ``renderer.end`` to the caller, who finds the reply on the exception (``exc.reply``) too.
     """
     from .client.http import open_stream
-    from .protocol.requests import http_request
+    from .dialects import get as dialect_named
 
-    method, url, body = http_request(target.dialect, target.url, req, stream=stream)
+    method, url, body = dialect_named(target.dialect).build(req, target.url, stream)
     opts.headers = {**target.request_headers(), **opts.headers}
     with _reply_scope(renderer, finalize) as reply:
         with open_stream(method, url, opts, body, headers=target.public_headers()) as response:

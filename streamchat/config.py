@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .dialects import NAMES as DIALECTS
 from .errors import UsageError
 
 # Setting → (type check, what the error calls it). Option names are the same with ``_`` → ``-``.
@@ -37,7 +38,6 @@ SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "read_timeout": ((int, float), "a number of seconds"),
     "token_command": ((str,), "a string (a command that prints the token)"),
 }
-DIALECTS = ("streamchat", "openai", "prompt", "query", "anthropic")
 TOP_LEVEL = ("defaults", "profiles", "default_profile")
 
 

@@ -80,7 +80,8 @@ class WSSession:
     def turn(self, request: ChatRequest, turn_no: int | None = None) -> Reply:
         """Send one request (with the session's history) and stream its reply; raises on failure."""
         from .client.retry import backoff_delay
-        from .protocol.requests import HistoryMessage, ws_frame
+        from .dialects.streamchat import ws_frame
+        from .protocol.requests import HistoryMessage
 
         if not request.history and self.history:
             request = dataclasses.replace(request, history=list(self.history))

@@ -121,8 +121,8 @@ def serve_process(options: dict[str, object]) -> Iterator[str]:
 
 def run_bench(args: BenchArgs) -> int:
     from ..cli.resolve import ChatArgs, parse_headers, resolve_token
+    from ..dialects import infer
     from ..env import Environment
-    from ..protocol.requests import infer_dialect
     from .runner import LoadSpec
 
     if args.ray is not None:
@@ -143,7 +143,7 @@ def run_bench(args: BenchArgs) -> int:
         with target(args) as (url, configured):
             spec = LoadSpec(
                 url,
-                args.dialect or infer_dialect(url),
+                args.dialect or infer(url).name,
                 args.transport,
                 args.requests,
                 concurrency,

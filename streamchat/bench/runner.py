@@ -21,11 +21,13 @@ from typing import Any
 from ..client.connection import Endpoint
 from ..client.http import endpoint_of
 from ..client.redirects import REDIRECT_STATUSES, Hop, next_hop
+from ..dialects import get as dialect_named
+from ..dialects.streamchat import ws_frame
 from ..errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, StreamchatError, StreamTimeoutError
 from ..protocol.body import ReplyDecoder
 from ..protocol.http1 import ResponseHead, encode_request
 from ..protocol.normalize import Normalizer
-from ..protocol.requests import ChatRequest, http_request, ws_frame
+from ..protocol.requests import ChatRequest
 from .http1 import ConnectionPool
 
 _TOKEN_EVENTS = ("content", "reasoning")
@@ -164,7 +166,7 @@ class _TimelineSink:
 
 
 async def _sse_request(pools: Pools, spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
-    method, url, body = http_request(spec.dialect, spec.url, request)
+    method, url, body = dialect_named(spec.dialect).build(request, spec.url, True)
     public = {"Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "streamchat-bench"}
     payload = None
     if body is not None:

@@ -107,10 +107,11 @@ def execute_replay(args: ChatArgs, env: Environment, transport: str, checks: Any
 def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallback_url: str | None = None, checks: Any = None) -> int:
     """Everything ``chat`` does, callable without Typer."""
     from ..chat import ChatTarget
+    from ..dialects import get as dialect_named
     from ..hybrid import chat_with_sync
     from ..inputs import append_conversation
     from ..output import make_renderer
-    from .resolve import DIALECT_PATHS, check_url, endpoint, output_options, parse_headers, resolve_dialect, resolve_http, resolve_request
+    from .resolve import check_url, endpoint, output_options, parse_headers, resolve_dialect, resolve_http, resolve_request
 
     renderer = make_renderer(env, output_options(args))
     http, token = resolve_http(args, env, renderer.note)
@@ -119,11 +120,11 @@ def execute(args: ChatArgs, env: Environment, sync_ws: str | None = None, fallba
     dialect = resolve_dialect(args, args.url)
     request, message = resolve_request(args, env)
     headers = parse_headers(args.header)
-    scheme = args.auth_scheme or ("x-api-key" if dialect == "anthropic" else "bearer")
+    scheme = args.auth_scheme or dialect_named(dialect).auth_scheme
     fallback = check_url(fallback_url) if fallback_url is not None else None
     freeze_startup_objects()  # the network stack is imported by now
     with (
-        endpoint(args.url, DIALECT_PATHS[dialect], renderer.note) as url,
+        endpoint(args.url, dialect_named(dialect).demo_path, renderer.note) as url,
         sync_channel(sync_ws, url, token, args, env, renderer) as channel,
         recording_to(args.record, "sse", dialect, url, token) as recorder,
     ):

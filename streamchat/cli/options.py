@@ -9,6 +9,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..dialects import NAMES as DIALECT_NAMES
+
 REQ = "Request"
 CONN = "Connection"
 OUT = "Output"
@@ -50,7 +52,7 @@ Url = Annotated[
     typer.Option("--url", envvar="STREAMCHAT_URL", help="Endpoint URL; none = the built-in demo server.", rich_help_panel=CONN),
 ]
 Dialect = Annotated[
-    Optional[Literal["streamchat", "openai", "prompt", "query", "anthropic"]],
+    Optional[Literal[DIALECT_NAMES]],  # type: ignore[valid-type]
     typer.Option("--dialect", envvar="STREAMCHAT_DIALECT", help="Request shape; inferred from the URL path.", rich_help_panel=CONN),
 ]
 Get = Annotated[bool, typer.Option("--get", help="Same as --dialect query: GET with ?message=.", rich_help_panel=CONN)]

@@ -33,14 +33,6 @@ if TYPE_CHECKING:
     from ..protocol.requests import ChatRequest
 
 DEMO_NOTICE = "streamchat: no --url given; using the built-in demo server at {url}"
-# Where each protocol lives on the built-in server (SPEC §10).
-DIALECT_PATHS = {
-    "streamchat": "/api/chat/stream",
-    "openai": "/v1/chat/completions",
-    "prompt": "/api/v1/actions/chats/demo/messages",
-    "query": "/api/v1/chat/stream",
-    "anthropic": "/v1/messages",
-}
 WS_CHAT_PATH = "/api/chat/ws"
 
 
@@ -175,7 +167,7 @@ def resolve_token(args: ChatArgs, env: Environment, notice: Any) -> str | None:
 
 
 def resolve_dialect(args: ChatArgs, url: str | None) -> str:
-    from ..protocol.requests import infer_dialect
+    from ..dialects import infer
 
     if args.get:
         if args.dialect not in (None, "query"):
@@ -183,7 +175,7 @@ def resolve_dialect(args: ChatArgs, url: str | None) -> str:
         return "query"
     if args.dialect:
         return args.dialect
-    return infer_dialect(url) if url else "streamchat"
+    return infer(url).name if url else "streamchat"
 
 
 def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:

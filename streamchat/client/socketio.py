@@ -65,7 +65,7 @@ def _connect_error(exc: Exception, base: str) -> Exception:
 
 
 def run_socketio_chat(target: OpenWebUITarget, request: ChatRequest, opts: HTTPOptions, renderer: Renderer) -> Reply:
-    from ..protocol.requests import openai_messages
+    from ..dialects.openai import messages as openai_messages
 
     base = target.base_url.rstrip("/")
     token = target.token

@@ -1,0 +1,56 @@
+"""What a dialect is: how a chat turn becomes an HTTP request, and which URLs speak it.
+
+A dialect module defines one ``Dialect`` named ``DIALECT``; ``dialects/__init__.py`` lists them.
+Everything here is pure: builders take a ``ChatRequest`` and a URL and return the request to send.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ..protocol.requests import ChatRequest
+
+# The model the seed protocols' servers expect when none is given. OpenAI-style servers are asked
+# for theirs instead (model discovery), since a model name one server knows another rejects.
+DEFAULT_MODEL = "deepseek/deepseek-chat"
+
+
+class HTTPRequest(NamedTuple):
+    method: str
+    url: str
+    body: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    summary: str  # one line, for help texts
+    build: Callable[[ChatRequest, str, bool], HTTPRequest]  # (request, url, stream) -> what to send
+    demo_path: str  # where the built-in server speaks it
+    path_endings: tuple[str, ...] = ()  # a URL path ending with one of these implies the dialect
+    path_pattern: str | None = None  # or matching this (anchored at the path's end)
+    base_path: str | None = None  # appended to a base URL whose path ends in /v1 (an OpenAI-style API)
+    default_model: str | None = DEFAULT_MODEL  # None: ask the server (model discovery)
+    models_path: str | None = None  # the server's model list, relative to its root
+    auth_scheme: str = "bearer"  # how the token is sent unless --auth-scheme says otherwise
+    headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request (not credentials)
+
+    def matches(self, path: str) -> bool:
+        path = path.rstrip("/")
+        if any(path.endswith(ending) for ending in self.path_endings):
+            return True
+        return self.path_pattern is not None and re.search(self.path_pattern + "$", path) is not None
+
+
+def sampling(req: ChatRequest, *names: str) -> dict[str, Any]:
+    """The sampling fields that are set, under their own names."""
+    return {name: getattr(req, name) for name in names if getattr(req, name) is not None}
+
+
+SAMPLING = ("max_tokens", "temperature", "top_p", "frequency_penalty", "presence_penalty")
+
+
+__all__ = ["DEFAULT_MODEL", "SAMPLING", "Dialect", "HTTPRequest", "sampling"]
