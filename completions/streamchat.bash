@@ -11,6 +11,7 @@ _streamchat() {
             "|camera") path="camera" ;;
             "|chat") path="chat" ;;
             "|config") path="config" ;;
+            "|models") path="models" ;;
             "|serve") path="serve" ;;
             "|ws-chat") path="ws-chat" ;;
             "bench|compare") path="bench compare" ;;
@@ -101,6 +102,17 @@ _streamchat() {
         "chat|--chat-id") COMPREPLY=(); return ;;
         "config|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "config|-o"|"config|--output") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "models|--url") COMPREPLY=(); return ;;
+        "models|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic responses ollama" -- "$cur")); return ;;
+        "models|--token") COMPREPLY=(); return ;;
+        "models|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "models|-H"|"models|--header") COMPREPLY=(); return ;;
+        "models|--connect-timeout") COMPREPLY=(); return ;;
+        "models|--read-timeout") COMPREPLY=(); return ;;
+        "models|--retries") COMPREPLY=(); return ;;
+        "models|--cacert") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "models|-o"|"models|--output") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "models|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "serve|--host") COMPREPLY=(); return ;;
         "serve|--port") COMPREPLY=(); return ;;
         "serve|--ttft-ms") COMPREPLY=(); return ;;
@@ -146,13 +158,14 @@ _streamchat() {
         "ws-chat|--replay-pace") COMPREPLY=($(compgen -W "original instant" -- "$cur")); return ;;
     esac
     case "$path" in
-        "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat config serve ws-chat" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat config models serve ws-chat" -- "$cur")) ;;
         "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --token-file -H --header -m --model --max-tokens --requests --concurrency --workers --ray --rate --arrival --duration --warmup --prompt --prompts -o --output --records --read-timeout --server-ttft-ms --server-itl-ms --server-tokens --server-workers -q --quiet -h --help compare report" -- "$cur")) ;;
         "bench compare") COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")) ;;
         "bench report") COMPREPLY=($(compgen -W "-o --output --title -q --quiet -h --help" -- "$cur")) ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;
         "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace --chat-id -h --help" -- "$cur")) ;;
         "config") COMPREPLY=($(compgen -W "--profile -o --output -h --help" -- "$cur")) ;;
+        "models") COMPREPLY=($(compgen -W "--url --dialect --token --token-file -H --header --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --profile -h --help" -- "$cur")) ;;
         "serve") COMPREPLY=($(compgen -W "--host --port --ttft-ms --itl-ms --tokens-per-second --reply-tokens --seed --reasoning --token --access-log --fps --width --height --workers -h --help" -- "$cur")) ;;
         "ws-chat") COMPREPLY=($(compgen -W "--url --profile --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-message-size --ping-interval --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace -h --help" -- "$cur")) ;;
     esac

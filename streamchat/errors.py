@@ -7,6 +7,7 @@ and exits with the class's ``exit_code`` (SPEC §5)::
     StreamchatError                 1
     ├── ServerReportedError         1   an error event, an in-band error object, WebSocket 1011
     ├── UsageError                  2   bad option, unreadable/malformed input file, bad URL
+    │   └── NoModelError            2   no model given, and the server lists none          no_model
     ├── ConnectionLostError         3   reset or closed mid-response, WebSocket 1006      connection_lost
     │   └── ConnectFailedError      3   refused, DNS, TLS, reset before any response byte connect_failed
     ├── StreamTimeoutError          4   connect timeout, read timeout (silence)           timeout
@@ -48,6 +49,12 @@ class ServerReportedError(StreamchatError):
 
 class UsageError(StreamchatError):
     exit_code = 2
+
+
+class NoModelError(UsageError):
+    """No model was given and the server lists none to use."""
+
+    code = "no_model"
 
 
 class ConnectionLostError(StreamchatError):
@@ -128,6 +135,7 @@ __all__ = [
     "ConnectionLostError",
     "HTTPStatusError",
     "InterruptedError_",
+    "NoModelError",
     "ProtocolError",
     "ServerReportedError",
     "StreamTimeoutError",

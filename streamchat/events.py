@@ -132,6 +132,30 @@ class Done:
         return f"Done({self.finish_reason!r})"
 
 
-Event = Union[Content, Reasoning, Tps, Usage, Error, Done]
+class ToolCall:
+    """A complete tool (function) call: ``arguments`` is the JSON text the model produced, as given."""
 
-__all__ = ["Content", "Done", "Error", "Event", "Reasoning", "Tps", "Usage"]
+    __slots__ = ("id", "name", "arguments")
+    type = "tool_call"
+
+    def __init__(self, id: str, name: str, arguments: str) -> None:  # noqa: A002 - the schema's own key
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+
+    def fields(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "tool_call", **self.fields()}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ToolCall) and other.fields() == self.fields()
+
+    def __repr__(self) -> str:
+        return f"ToolCall({self.id!r}, {self.name!r}, {self.arguments!r})"
+
+
+Event = Union[Content, Reasoning, Tps, Usage, Error, Done, ToolCall]
+
+__all__ = ["Content", "Done", "Error", "Event", "Reasoning", "ToolCall", "Tps", "Usage"]

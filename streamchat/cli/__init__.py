@@ -43,6 +43,7 @@ from . import bench as _bench  # noqa: E402,F401
 from . import camera as _camera  # noqa: E402,F401
 from . import chat as _chat  # noqa: E402,F401  (registers the command)
 from . import config as _config  # noqa: E402,F401
+from . import models as _models  # noqa: E402,F401
 from . import serve as _serve  # noqa: E402,F401
 from . import ws_chat as _ws_chat  # noqa: E402,F401
 

@@ -1,0 +1,66 @@
+"""``streamchat models``: the model ids a server offers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from . import app
+from . import options as o
+
+EXAMPLES = """
+Examples:
+
+  streamchat models --url http://127.0.0.1:8000            # an OpenAI-compatible server: GET /v1/models
+  streamchat models --url http://127.0.0.1:11434/api/chat  # Ollama: GET /api/tags
+  streamchat models --url http://127.0.0.1:8000/v1 -o json | jq -r '.models[0]'
+"""
+
+
+@app.command(epilog=EXAMPLES)
+def models(
+    url: o.Url = None,
+    dialect: o.Dialect = None,
+    token: o.Token = None,
+    token_file: o.TokenFile = None,
+    header: o.Header = None,
+    connect_timeout: o.ConnectTimeout = 30.0,
+    read_timeout: o.ReadTimeout = 60.0,
+    retries: o.Retries = 3,
+    insecure: o.Insecure = False,
+    cacert: o.CACert = None,
+    output: Annotated[
+        Literal["text", "json"], typer.Option("-o", "--output", help="text (one id a line) or json.", rich_help_panel=o.OUT)
+    ] = "text",
+    quiet: o.Quiet = False,
+    profile: o.Profile = None,
+) -> int:
+    """List the models a server offers (OpenAI /v1/models, Ollama /api/tags)."""
+    import json
+    import sys
+
+    from ..client.models import list_models
+    from ..env import Environment
+    from ..output import make_renderer
+    from .resolve import ChatArgs, endpoint, output_options, parse_headers, resolve_http
+
+    args = ChatArgs.from_locals(locals())
+    env = Environment()
+    renderer = make_renderer(env, output_options(args))
+    http, token_value = resolve_http(args, env, renderer.note)
+    http.headers.update(dict(parse_headers(args.header)))
+    if token_value:
+        from ..dialects import get as dialect_named
+
+        if dialect is not None and dialect_named(dialect).auth_scheme == "x-api-key":
+            http.headers.setdefault("x-api-key", token_value)
+        else:
+            http.headers.setdefault("Authorization", f"Bearer {token_value}")
+    with endpoint(args.url, "/v1/models", renderer.note) as where:
+        listed_at, ids = list_models(where, dialect, http)
+    if output == "json":
+        sys.stdout.write(json.dumps({"url": listed_at, "models": ids}) + "\n")
+    else:
+        sys.stdout.write("".join(f"{name}\n" for name in ids))
+    return 0
