@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from .faults import Fault
-from .ws import _abort
+from .wspeer import Peer, serve_peer
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -79,60 +79,43 @@ class CameraEndpoints:
         fps = float(q.get("fps", self.fps))
         width = int(q.get("width", self.width))
         height = int(q.get("height", self.height))
-        await websocket.accept()
         self.connections[camera_id] = self.connections.get(camera_id, 0) + 1
+        # Listen while sending: a client's close frame must end the stream at once, not when a
+        # send finally fails (clients wait for our answer to their close).
+        await serve_peer(websocket, lambda peer: peer.until_gone(self._frames(peer, camera_id, fault, fps, width, height)))
+
+    async def _frames(self, peer: Peer, camera_id: str, fault: Fault, fps: float, width: int, height: int) -> None:
         sent = self.sent.setdefault(camera_id, [])
         interval = 1.0 / fps if fps > 0 else 0.0
         start = time.monotonic()
-        # Listen while sending: a client's close frame must end the stream at once, not when a
-        # send finally fails (clients wait for our answer to their close).
-        listener = asyncio.ensure_future(self._until_closed(websocket))
-        try:
-            for n in range(1 << 62):
-                if listener.done():
-                    return
-                if fault.drop_after is not None and n >= fault.drop_after:
-                    if not _abort(websocket):
-                        await websocket.close(1011)
-                    return
-                if fault.close_after is not None and n >= fault.close_after:
-                    await websocket.close(fault.close_code or 1000)
-                    return
-                if fault.stall_after is not None and n >= fault.stall_after:
-                    await asyncio.sleep(3600)
-                if interval:
-                    delay = start + n * interval - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                elif n % 8 == 7:
-                    await asyncio.sleep(0)
-                jpeg, detections = scene(len(sent), width, height)
-                message = self._message(n + 1, camera_id, jpeg, detections, fault)
-                if message is None:
-                    sent.append(jpeg)
-                    message = json.dumps(
-                        {
-                            "frame": base64.b64encode(jpeg).decode(),
-                            "timestamp": int(time.time() * 1000),
-                            "camera_id": camera_id,
-                            "detections": detections,
-                        }
-                    )
-                await websocket.send_text(message)
-        except WebSocketDisconnect:
-            return
-        finally:
-            listener.cancel()
-
-    @staticmethod
-    async def _until_closed(websocket: WebSocket) -> None:
-        try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-        except (WebSocketDisconnect, RuntimeError):
-            return
+        for n in range(1 << 62):
+            if fault.drop_after is not None and n >= fault.drop_after:
+                peer.drop()
+            if fault.close_after is not None and n >= fault.close_after:
+                await peer.close(fault.close_code or 1000)
+                return
+            if fault.stall_after is not None and n >= fault.stall_after:
+                await asyncio.sleep(3600)
+            if interval:
+                delay = start + n * interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            elif n % 8 == 7:
+                await asyncio.sleep(0)
+            jpeg, detections = scene(len(sent), width, height)
+            message = self._message(n + 1, camera_id, jpeg, detections, fault)
+            if message is None:
+                sent.append(jpeg)
+                message = json.dumps(
+                    {
+                        "frame": base64.b64encode(jpeg).decode(),
+                        "timestamp": int(time.time() * 1000),
+                        "camera_id": camera_id,
+                        "detections": detections,
+                    }
+                )
+            if not await peer.send_text(message):
+                return
 
     @staticmethod
     def _message(number: int, camera_id: str, jpeg: bytes, detections: Any, fault: Fault) -> str | None:

@@ -15,12 +15,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from ..errors import UsageError
 from .faults import Fault, parse_fault
 from .pacing import Pacer
 from .replies import count_tokens
+from .wspeer import Peer, serve_peer
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -28,24 +29,6 @@ if TYPE_CHECKING:
 
 def _frame(obj: dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"))
-
-
-def _abort(websocket: WebSocket) -> bool:
-    """Drop the TCP connection without a close frame (what a crashed server or a proxy does)."""
-    protocol = getattr(websocket._receive, "__self__", None)
-    transport = getattr(protocol, "transport", None)
-    if transport is None:
-        return False
-    transport.abort()
-    return True
-
-
-def _close_code(websocket: WebSocket, reported: int) -> int:
-    """The code of the client's close frame, also when we learnt of the close while sending
-    (Starlette then reports 1006 whatever the frame said)."""
-    protocol = getattr(getattr(websocket._receive, "__self__", None), "conn", None)
-    received = getattr(protocol, "close_rcvd", None)
-    return received.code if received is not None else reported
 
 
 class WebSocketEndpoints:
@@ -84,32 +67,29 @@ class WebSocketEndpoints:
         fault = await self._handshake(websocket)
         if fault is None:
             return
-        await websocket.accept()
         self.accepted += 1
-        connection = self.accepted
-        turn = 0
-        try:
-            while True:
-                text = await websocket.receive_text()
-                try:
-                    request = json.loads(text)
-                except ValueError:
-                    await websocket.send_text(_frame({"type": "error", "message": "request is not JSON", "code": "bad_request"}))
-                    continue
-                if not isinstance(request, dict) or request.get("type") != "chat" or not isinstance(request.get("message"), str):
-                    await websocket.send_text(
-                        _frame({"type": "error", "message": 'expected {"type": "chat", "message": ...}', "code": "bad_request"})
-                    )
-                    continue
-                turn += 1
-                self.requests.append((connection, request))
-                active = fault if fault.on_turn in (None, turn) else Fault()
-                if not await self._reply(websocket, request, active):
-                    return
-        except WebSocketDisconnect as exc:
-            self.close_codes.append(_close_code(websocket, exc.code))
+        await serve_peer(websocket, lambda peer: self._turns(peer, fault, self.accepted), self.close_codes.append)
 
-    async def _reply(self, websocket: WebSocket, request: dict[str, Any], fault: Fault) -> bool:
+    async def _turns(self, peer: Peer, fault: Fault, connection: int) -> None:
+        turn = 0
+        while (text := await peer.receive_text()) is not None:
+            try:
+                request = json.loads(text)
+            except ValueError:
+                await peer.send_text(_frame({"type": "error", "message": "request is not JSON", "code": "bad_request"}))
+                continue
+            if not isinstance(request, dict) or request.get("type") != "chat" or not isinstance(request.get("message"), str):
+                await peer.send_text(
+                    _frame({"type": "error", "message": 'expected {"type": "chat", "message": ...}', "code": "bad_request"})
+                )
+                continue
+            turn += 1
+            self.requests.append((connection, request))
+            active = fault if fault.on_turn in (None, turn) else Fault()
+            if not await peer.until_gone(self._reply(peer, request, active)):
+                return
+
+    async def _reply(self, peer: Peer, request: dict[str, Any], fault: Fault) -> bool:
         """Stream one turn; False when a fault ended the connection."""
         cfg = self.server.config
         pacer = Pacer(cfg.ttft_ms, cfg.itl_ms)  # the turn's clock starts when its request arrived
@@ -119,12 +99,12 @@ class WebSocketEndpoints:
         plan = self.server._plan(request["message"], model, request.get("max_tokens"), prompt)
         await pacer.before(0)
         if fault.oversize:
-            await websocket.send_text(_frame({"type": "content", "text": "x" * fault.oversize}))
+            await peer.send_text(_frame({"type": "content", "text": "x" * fault.oversize}))
         loop = asyncio.get_running_loop()
         start = loop.time()
         tokens = [("reasoning", t) for t in plan.reasoning] + [("content", t) for t in plan.content]
         for sent in range(len(tokens) + 1):
-            outcome = await self._fault_point(websocket, fault, sent)
+            outcome = await self._fault_point(peer, fault, sent)
             if outcome is not _GO_ON:
                 return outcome is _TURN_OVER
             if sent == len(tokens):
@@ -132,33 +112,31 @@ class WebSocketEndpoints:
             if sent:
                 await pacer.before(sent)
             kind, text = tokens[sent]
-            await websocket.send_text(_frame({"type": kind, "text": text}))
+            await peer.send_text(_frame({"type": kind, "text": text}))
         elapsed = loop.time() - start
         if elapsed > 0 and plan.output_tokens:
-            await websocket.send_text(_frame({"type": "tps", "tps": round(plan.output_tokens / elapsed, 1)}))
+            await peer.send_text(_frame({"type": "tps", "tps": round(plan.output_tokens / elapsed, 1)}))
         usage = {
             "type": "usage",
             "input_tokens": plan.input_tokens,
             "output_tokens": plan.output_tokens,
             "total_tokens": plan.input_tokens + plan.output_tokens,
         }
-        await websocket.send_text(_frame(usage))
-        await websocket.send_text(_frame({"type": "done", "finish_reason": plan.finish_reason}))
+        await peer.send_text(_frame(usage))
+        await peer.send_text(_frame({"type": "done", "finish_reason": plan.finish_reason}))
         return True
 
-    async def _fault_point(self, websocket: WebSocket, fault: Fault, sent: int) -> object:
+    async def _fault_point(self, peer: Peer, fault: Fault, sent: int) -> object:
         """Before token ``sent``: go on, end the turn (error), or end the connection."""
         if fault.drop_after is not None and sent >= fault.drop_after:
-            if not _abort(websocket):
-                await websocket.close(1011)
-            return _CLOSED
+            peer.drop()
         if fault.close_after is not None and sent >= fault.close_after:
-            await websocket.close(fault.close_code or 1000)
+            await peer.close(fault.close_code or 1000)
             return _CLOSED
         if fault.stall_after is not None and sent >= fault.stall_after:
             await asyncio.sleep(3600)
         if fault.error_after is not None and sent >= fault.error_after:
-            await websocket.send_text(_frame({"type": "error", "message": f"injected error after {sent} tokens", "code": "injected"}))
+            await peer.send_text(_frame({"type": "error", "message": f"injected error after {sent} tokens", "code": "injected"}))
             return _TURN_OVER  # an error ends the turn, not the connection
         return _GO_ON
 
@@ -168,28 +146,26 @@ class WebSocketEndpoints:
         fault = await self._handshake(websocket)
         if fault is None:
             return
-        user_id = websocket.path_params["user_id"]
-        record = self.users.setdefault(user_id, {"typing": [], "messages": []})
-        await websocket.accept()
-        try:
-            while True:
-                text = await websocket.receive_text()
-                try:
-                    event = json.loads(text)
-                except ValueError:
-                    continue
-                if not isinstance(event, dict):
-                    continue
-                kind = event.get("type")
-                if kind == "typing":
-                    record["typing"].append(bool(event.get("typing")))
-                elif kind == "message" and event.get("role") in ("user", "assistant") and isinstance(event.get("content"), str):
-                    record["messages"].append({"role": event["role"], "content": event["content"]})
-                    await websocket.send_text(_frame({"type": "ack", "count": len(record["messages"])}))
-                elif kind in ("sync", "history"):
-                    await websocket.send_text(_frame({"type": "history", "messages": record["messages"]}))
-        except WebSocketDisconnect:
-            return
+        record = self.users.setdefault(websocket.path_params["user_id"], {"typing": [], "messages": []})
+        await serve_peer(websocket, lambda peer: self._control(peer, record))
+
+    @staticmethod
+    async def _control(peer: Peer, record: dict[str, list[Any]]) -> None:
+        while (text := await peer.receive_text()) is not None:
+            try:
+                event = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(event, dict):
+                continue
+            kind = event.get("type")
+            if kind == "typing":
+                record["typing"].append(bool(event.get("typing")))
+            elif kind == "message" and event.get("role") in ("user", "assistant") and isinstance(event.get("content"), str):
+                record["messages"].append({"role": event["role"], "content": event["content"]})
+                await peer.send_text(_frame({"type": "ack", "count": len(record["messages"])}))
+            elif kind in ("sync", "history"):
+                await peer.send_text(_frame({"type": "history", "messages": record["messages"]}))
 
 
 _GO_ON, _TURN_OVER, _CLOSED = object(), object(), object()
