@@ -52,7 +52,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         WebSocketRoute("/api/v1/ws/chat/{user_id}", ws.control),
         WebSocketRoute("/ws/stream/{camera_id}", camera.stream),
         Route("/api/v1/actions/actions/send", camera.sink, methods=["POST"]),
-        Route("/api/config", owui.config, methods=["GET"]),
+        Route("/api/config", owui.api_config, methods=["GET"]),
         Route("/api/v1/auths/signin", owui.signin, methods=["POST"]),
         Route("/api/chat/completions", owui.completions, methods=["POST"]),
         Route("/api/tasks/chat/{chat_id}/stop", owui.stop, methods=["POST"]),

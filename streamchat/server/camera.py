@@ -22,8 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 
 from .admission import Admission
-from .config import CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, ServerConfig
+from .config import ServerConfig
 from .faults import Fault
+from .limits import CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH
 from .pacing import Pacer
 from .scene import Renderer, scene
 from .steps import STALL_SECONDS

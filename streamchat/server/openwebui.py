@@ -84,7 +84,7 @@ class OpenWebUIEmulator:
 
     # -- HTTP -----------------------------------------------------------------------------------
 
-    async def config(self, request: Request) -> Response:
+    async def api_config(self, request: Request) -> Response:
         return JSONResponse(
             {
                 "name": "streamchat reference (Open WebUI emulation)",
