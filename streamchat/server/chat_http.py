@@ -15,6 +15,7 @@ from .admission import Admission, Admitted, error
 from .config import ServerConfig
 from .formats import BadRequest, Dialect
 from .formats.ollama import tags
+from .pacing import Pacer
 from .replies import plan_for
 from .streaming import stream_reply
 
@@ -33,12 +34,13 @@ class ChatEndpoints:
             admitted = await self.admission.http(request)
             if isinstance(admitted, Response):
                 return admitted
-            return self.answer(request, admitted, dialect)
+            return await self.answer(request, admitted, dialect)
 
         return handle
 
-    def answer(self, request: Request, admitted: Admitted, dialect: Dialect) -> Response:
-        """The reply to an admitted request in ``dialect``: streamed, or one JSON body."""
+    async def answer(self, request: Request, admitted: Admitted, dialect: Dialect) -> Response:
+        """The reply to an admitted request in ``dialect``: streamed, or one JSON body once the whole
+        reply would have been generated (TTFT and every ITL: a non-streamed answer takes as long)."""
         body: Any = None
         if dialect.has_body:
             body = admitted.json()
@@ -50,11 +52,15 @@ class ChatEndpoints:
             ask = dialect.read(body, request.query_params)
         except BadRequest as bad:
             return JSONResponse(bad.body, bad.status)
-        fmt = dialect.format(ask, plan_for(self.config, ask))
-        whole = fmt.whole() if not ask.stream or admitted.fault.json else None
-        if whole is not None:
-            return JSONResponse(whole)
+        plan = plan_for(self.config, ask)
+        fmt = dialect.format(ask, plan)
         arrival = getattr(request.state, "arrival", None)
+        if fmt.answers_whole and (not ask.stream or admitted.fault.json):
+            pacer = Pacer(self.config.ttft_ms, self.config.itl_ms, arrival)
+            await pacer.before(0)
+            fmt.start()  # (its bytes are not sent: a dialect notes when generation began)
+            await pacer.before(max(0, len(plan.items()) - 1))
+            return JSONResponse(fmt.whole())
         return stream_reply(fmt, admitted.fault, arrival, paced=(self.config.ttft_ms, self.config.itl_ms))
 
     async def models(self, request: Request) -> Response:

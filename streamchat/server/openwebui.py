@@ -114,7 +114,7 @@ class OpenWebUIEmulator:
             return admitted
         body = admitted.json()
         if not (isinstance(body, dict) and body.get("session_id") and body.get("chat_id") and body.get("id")):
-            return self.chat.answer(request, admitted, OPENAI)
+            return await self.chat.answer(request, admitted, OPENAI)
         if self._token_of(request) != self.valid_token:
             return JSONResponse({"detail": "Not authenticated"}, 401)
         ask = OPENAI.read(body, request.query_params) if isinstance(body.get("messages"), list) and body["messages"] else None

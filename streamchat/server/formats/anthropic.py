@@ -20,6 +20,8 @@ STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_
 
 
 class AnthropicFormat(Format):
+    answers_whole = True
+
     def __init__(self, ask: Ask, plan: ReplyPlan) -> None:
         super().__init__(ask, plan)
         self.id = "msg_" + uuid.uuid4().hex[:24]

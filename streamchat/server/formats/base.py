@@ -3,8 +3,8 @@
 A ``Format`` is made for one reply and may keep state while it writes (an open content block, a
 sequence number). The streaming body calls ``start`` once the first item is due, then ``reasoning``,
 ``content`` or ``tool`` per paced item, then ``end`` (the clean end: finish reason, usage, done) or
-``error``. ``whole`` is the dialect's answer to a request that did not ask for a stream (None: the
-dialect always streams).
+``error``. ``whole`` is the dialect's answer to a request that did not ask for a stream (dialects
+with ``answers_whole`` set; the others always stream).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class BadRequest(Exception):
 class Format:
     media_type = "text/event-stream"
     garbage = GARBAGE
+    answers_whole = False  # True: ``whole`` answers a request that did not ask for a stream
 
     def __init__(self, ask: Ask, plan: ReplyPlan) -> None:
         self.ask = ask
@@ -68,7 +69,7 @@ class Format:
         raise NotImplementedError
 
     def whole(self) -> Any:
-        return None
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)

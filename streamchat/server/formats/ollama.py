@@ -28,6 +28,7 @@ def created_at() -> str:
 
 
 class OllamaChatFormat(Format):
+    answers_whole = True
     media_type = "application/x-ndjson"
     garbage = b"\x00\xff\xfe not json {{{\n"
 

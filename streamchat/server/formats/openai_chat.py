@@ -20,6 +20,8 @@ DEFAULT_MODEL = "deepseek/deepseek-chat"
 
 
 class OpenAIFormat(Format):
+    answers_whole = True
+
     def __init__(self, ask: Ask, plan: ReplyPlan) -> None:
         super().__init__(ask, plan)
         self.id = "chatcmpl-" + uuid.uuid4().hex[:24]
@@ -33,7 +35,7 @@ class OpenAIFormat(Format):
         )
 
     def start(self) -> bytes:
-        return self._chunk({"role": "assistant", "content": ""})
+        return self._chunk({"role": "assistant", "content": None if self.plan.tool_call else ""})
 
     def reasoning(self, text: str) -> bytes:
         return self._chunk({"reasoning_content": text})

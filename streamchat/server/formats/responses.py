@@ -25,6 +25,8 @@ KINDS = {"reasoning": "reasoning", "content": "message", "tool": "function_call"
 
 
 class ResponsesFormat(Format):
+    answers_whole = True
+
     def __init__(self, ask: Ask, plan: ReplyPlan) -> None:
         super().__init__(ask, plan)
         self.id = "resp_" + uuid.uuid4().hex
