@@ -103,7 +103,7 @@ def _worker_processes(parent: int) -> list[int]:
     return found
 
 
-def test_sigterm_stops_within_5_s_with_idle_connections_and_a_stream_open():
+def test_sigterm_stops_within_5_s_with_thousands_of_idle_connections_and_a_stream_open():
     import time
 
     from server_clients import closed_by_peer, connect, read_head, request_bytes
@@ -111,7 +111,7 @@ def test_sigterm_stops_within_5_s_with_idle_connections_and_a_stream_open():
     proc, base = start_serve("--token", "T", "--itl-ms", "20", "--reply-tokens", "100000")
     idle = []
     try:
-        for _ in range(1000):
+        for _ in range(2000):
             idle.append(connect(base))
         stream = connect(base)
         body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}).encode()

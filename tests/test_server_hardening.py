@@ -238,3 +238,14 @@ def test_no_socket_is_left_behind(hard):
     with socket.create_connection(("127.0.0.1", int(hard.url.rsplit(":", 1)[1]))) as sock:
         sock.sendall(request_bytes("POST", "/v1/chat/completions", headers={**AUTH, "Content-Length": "50"}) + b"{")
     assert post_json(hard.url, "/v1/chat/completions", CHAT, AUTH)[0] == 200
+
+
+def test_the_record_of_requests_is_bounded_in_bytes(monkeypatch):
+    import streamchat.server.admission as admission
+
+    monkeypatch.setattr(admission, "SEEN_BYTES", 1000)
+    with start_in_thread(ServerConfig(ttft_ms=0, itl_ms=0, reply_tokens=2)) as server:
+        for n in range(5):
+            post_json(server.url, "/v1/chat/completions", {**CHAT, "pad": str(n) * 300})
+        seen = server.app.state.reference.seen
+        assert sum(len(s.body) for s in seen) <= 1000 and json.loads(seen[-1].body)["pad"] == "4" * 300

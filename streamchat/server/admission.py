@@ -54,11 +54,24 @@ def _closing(status: int, message: str, code: str) -> JSONResponse:
     return error(status, message, code, {"Connection": "close"})
 
 
+SEEN_REQUESTS = 256
+SEEN_BYTES = 32 * 1024 * 1024  # the record of requests keeps the latest bodies up to this much in all
+
+
 class Admission:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.faults = FaultCounter()
-        self.seen: deque[SeenRequest] = deque(maxlen=256)
+        self.seen: deque[SeenRequest] = deque(maxlen=SEEN_REQUESTS)
+        self.seen_bytes = 0
+
+    def _record(self, seen: SeenRequest) -> None:
+        if len(self.seen) == SEEN_REQUESTS:
+            self.seen_bytes -= len(self.seen[0].body)
+        self.seen.append(seen)
+        self.seen_bytes += len(seen.body)
+        while self.seen_bytes > SEEN_BYTES and len(self.seen) > 1:
+            self.seen_bytes -= len(self.seen.popleft().body)
 
     @staticmethod
     def fault_of(headers: Any, query: Any) -> Fault:
@@ -80,7 +93,8 @@ class Admission:
         try:
             while True:
                 try:
-                    chunks.append(await asyncio.wait_for(anext(stream), self.config.body_timeout))
+                    async with asyncio.timeout(self.config.body_timeout):
+                        chunks.append(await anext(stream))
                 except StopAsyncIteration:
                     return b"".join(chunks)
         except BodyTooLarge:
@@ -97,7 +111,7 @@ class Admission:
         if isinstance(body, Response):
             return body
         client = (request.client.host, request.client.port) if request.client else None
-        self.seen.append(SeenRequest(request.method, request.url.path, dict(request.headers), body, client))
+        self._record(SeenRequest(request.method, request.url.path, dict(request.headers), body, client))
         fault, instead = self._instead(fault)
         if instead is not None:
             status, message, headers = instead

@@ -88,12 +88,16 @@ class Gate:
         await self._http(scope, receive, send, guard)
 
     async def _http(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any], guard: Any) -> None:
-        headers = _headers(scope)
-        declared = headers.get("content-length", "")
+        declared, chunked = b"", False
+        for name, value in scope.get("headers", ()):  # (names come lower-cased from the ASGI server)
+            if name == b"content-length":
+                declared = value.strip()
+            elif name == b"transfer-encoding":
+                chunked = True
         if declared.isdigit() and int(declared) > self.max_body:
             await _answer(send, scope, 413, f"request body over the server's limit ({self.max_body} bytes)", "body_too_large")
             return
-        has_body = "transfer-encoding" in headers or declared not in ("", "0")
+        has_body = chunked or declared not in (b"", b"0")
         received = 0
         complete = not has_body
 
