@@ -125,6 +125,8 @@ _streamchat() {
         "serve|--width") COMPREPLY=(); return ;;
         "serve|--height") COMPREPLY=(); return ;;
         "serve|--workers") COMPREPLY=(); return ;;
+        "serve|--max-body") COMPREPLY=(); return ;;
+        "serve|--limit-concurrency") COMPREPLY=(); return ;;
         "ws-chat|--url") COMPREPLY=(); return ;;
         "ws-chat|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "ws-chat|--token") COMPREPLY=(); return ;;
@@ -166,7 +168,7 @@ _streamchat() {
         "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace --chat-id -h --help" -- "$cur")) ;;
         "config") COMPREPLY=($(compgen -W "--profile -o --output -h --help" -- "$cur")) ;;
         "models") COMPREPLY=($(compgen -W "--url --dialect --token --token-file -H --header --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --profile -h --help" -- "$cur")) ;;
-        "serve") COMPREPLY=($(compgen -W "--host --port --ttft-ms --itl-ms --tokens-per-second --reply-tokens --seed --reasoning --token --access-log --fps --width --height --workers -h --help" -- "$cur")) ;;
+        "serve") COMPREPLY=($(compgen -W "--host --port --ttft-ms --itl-ms --tokens-per-second --reply-tokens --seed --reasoning --token --access-log --fps --width --height --workers --max-body --limit-concurrency -h --help" -- "$cur")) ;;
         "ws-chat") COMPREPLY=($(compgen -W "--url --profile --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-message-size --ping-interval --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace -h --help" -- "$cur")) ;;
     esac
 }

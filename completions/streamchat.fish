@@ -141,6 +141,8 @@ complete -c streamchat -n '__fish_seen_subcommand_from serve' -l fps -x -d 'Came
 complete -c streamchat -n '__fish_seen_subcommand_from serve' -l width -x -d 'Camera frame width.'
 complete -c streamchat -n '__fish_seen_subcommand_from serve' -l height -x -d 'Camera frame height.'
 complete -c streamchat -n '__fish_seen_subcommand_from serve' -l workers -x -d 'Processes accepting on the one port (for load tests; state is per process).'
+complete -c streamchat -n '__fish_seen_subcommand_from serve' -l max-body -x -d 'Largest request body accepted (bytes, KB, MB, GB); larger ones get 413 unread.'
+complete -c streamchat -n '__fish_seen_subcommand_from serve' -l limit-concurrency -x -d 'Open connections at most (per process); more are closed.'
 complete -c streamchat -n '__fish_seen_subcommand_from serve' -s h -l help -d 'Show this help and exit.'
 complete -c streamchat -n '__fish_seen_subcommand_from ws-chat' -l url -x -d 'Endpoint URL; none = the built-in demo server.'
 complete -c streamchat -n '__fish_seen_subcommand_from ws-chat' -l profile -r -F -d 'Settings from [profiles.NAME] in $XDG_CONFIG_HOME/streamchat/config.toml (see: s'

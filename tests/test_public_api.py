@@ -94,12 +94,8 @@ def violations() -> list[str]:
     return found
 
 
-# Known and being removed on the server branch (its WebSocket faults reach into uvicorn's protocol).
-NOT_YET = {"streamchat/server/ws.py: ._receive"}
-
-
 def test_no_private_name_of_another_package():
-    assert [v for v in violations() if re.sub(r":\d+:", ":", v) not in NOT_YET] == []
+    assert violations() == []
 
 
 def test_the_check_catches_what_it_should(tmp_path, monkeypatch):

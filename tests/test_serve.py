@@ -101,3 +101,46 @@ def _worker_processes(parent: int) -> list[int]:
         if ppid == parent and b"spawn_main" in cmdline:
             found.append(int(pid))
     return found
+
+
+def test_sigterm_stops_within_5_s_with_thousands_of_idle_connections_and_a_stream_open():
+    import time
+
+    from server_clients import closed_by_peer, connect, read_head, request_bytes
+
+    proc, base = start_serve("--token", "T", "--itl-ms", "20", "--reply-tokens", "100000")
+    idle = []
+    try:
+        for _ in range(2000):
+            idle.append(connect(base))
+        stream = connect(base)
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}).encode()
+        stream.sendall(request_bytes("POST", "/v1/chat/completions", body, {"Authorization": "Bearer T"}))
+        status, _, rest = read_head(stream)
+        assert status == 200
+        while b"data:" not in rest:  # mid-stream: the first events have arrived
+            rest += stream.recv(65536)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=5)
+        assert time.monotonic() - sent < 5
+        assert closed_by_peer(stream, within=1) and all(closed_by_peer(sock, within=1) for sock in idle[:50])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for sock in idle:
+            sock.close()
+
+
+def test_serving_beyond_loopback_without_a_token_warns():
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: the bind fails after the warning, nothing listens
+    r = run_cli("serve", "--host", "192.0.2.1", "--port", "0", timeout=20)
+    lines = r.stderr.splitlines()
+    assert r.code == 2 and len(lines) == 2
+    assert lines[0] == "streamchat: warning: serving on 192.0.2.1 without --token: anyone who can reach it may use it"
+    assert lines[1].startswith("streamchat: error: cannot listen on 192.0.2.1:0")
+    r = run_cli("serve", "--host", "192.0.2.1", "--port", "0", "--token", "x", timeout=20)
+    assert r.code == 2 and "warning" not in r.stderr
+    r = run_cli("serve", "--host", "localhost", "--port", "0", "--max-body", "nonsense", timeout=20)
+    assert r.code == 2 and "warning" not in r.stderr and "--max-body" in r.stderr

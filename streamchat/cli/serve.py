@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..server.limits import CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, LIMIT_CONCURRENCY  # plain numbers: the camera bounds a request may ask
 from . import app
 
 EXAMPLES = """
@@ -14,8 +15,20 @@ Examples:
   streamchat serve --port 8000
   streamchat serve --port 0 --itl-ms 5 --reply-tokens 200      # fast and long
   streamchat serve --workers 2 --reply-tokens 128 --itl-ms 10   # enough to keep up with bench at 64 streams
+  streamchat serve --host 0.0.0.0 --token "$(openssl rand -hex 16)" --max-body 8MB   # reachable from other hosts
   curl -N -H 'X-Streamchat-Fault: drop-after=5' -d '{"message":"hi"}' http://127.0.0.1:8000/api/chat/stream
 """
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
 
 
 @app.command(epilog=EXAMPLES)
@@ -34,17 +47,26 @@ def serve(
         Optional[str], typer.Option("--token", envvar="STREAMCHAT_SERVE_TOKEN", help="Require this bearer token on every endpoint.")
     ] = None,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log each request on stderr.")] = False,
-    fps: Annotated[float, typer.Option("--fps", min=0, help="Camera frames per second (0 = as fast as possible).")] = 10.0,
-    width: Annotated[int, typer.Option("--width", min=16, max=7680, help="Camera frame width.")] = 640,
-    height: Annotated[int, typer.Option("--height", min=16, max=4320, help="Camera frame height.")] = 360,
+    fps: Annotated[
+        float, typer.Option("--fps", min=CAMERA_FPS[0], max=CAMERA_FPS[1], help="Camera frames per second (0 = as fast as possible).")
+    ] = 10.0,
+    width: Annotated[int, typer.Option("--width", min=CAMERA_WIDTH[0], max=CAMERA_WIDTH[1], help="Camera frame width.")] = 640,
+    height: Annotated[int, typer.Option("--height", min=CAMERA_HEIGHT[0], max=CAMERA_HEIGHT[1], help="Camera frame height.")] = 360,
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Processes accepting on the one port (for load tests; state is per process).")
     ] = 1,
+    max_body: Annotated[
+        str, typer.Option("--max-body", help="Largest request body accepted (bytes, KB, MB, GB); larger ones get 413 unread.")
+    ] = "64MB",
+    limit_concurrency: Annotated[
+        int, typer.Option("--limit-concurrency", min=1, max=1_000_000, help="Open connections at most (per process); more are closed.")
+    ] = LIMIT_CONCURRENCY,
 ) -> int:
     """Run the built-in reference server (every protocol, plus fault knobs)."""
     import sys
 
     from ..errors import UsageError
+    from ..inputs import parse_size
     from ..server.config import ServerConfig
     from ..server.embedded import bind, run_foreground
 
@@ -59,7 +81,11 @@ def serve(
         fps=fps,
         width=width,
         height=height,
+        max_body=parse_size(max_body, "--max-body"),
+        limit_concurrency=limit_concurrency,
     )
+    if not token and not _is_loopback(host):
+        sys.stderr.write(f"streamchat: warning: serving on {host} without --token: anyone who can reach it may use it\n")
     try:
         sock = bind(host, port, reuse_port=workers > 1)
     except OSError as exc:

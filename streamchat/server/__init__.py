@@ -1,1 +1,1 @@
-"""The built-in reference server (SPEC §10): every protocol, deterministic replies, fault knobs."""
+"""The built-in reference server: every protocol streamchat speaks, deterministic replies, fault knobs."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .limits import BODY_TIMEOUT, HEAD_TIMEOUT, IDLE_TIMEOUT, LIMIT_CONCURRENCY, MAX_BODY
+
 
 @dataclass
 class ServerConfig:
@@ -16,6 +18,11 @@ class ServerConfig:
     fps: float = 10.0
     width: int = 640
     height: int = 360
+    max_body: int = MAX_BODY
+    limit_concurrency: int = LIMIT_CONCURRENCY
+    head_timeout: float = HEAD_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
 
     @classmethod
     def with_rate(cls, tokens_per_second: float | None, **kwargs: object) -> ServerConfig:

@@ -14,6 +14,7 @@ import uvicorn
 
 from .app import create_app
 from .config import ServerConfig
+from .connections import MAX_HEAD, Limits, guarded_protocol, raise_open_file_limit
 from .faults import DropConnection
 
 
@@ -52,16 +53,20 @@ def bind(host: str = "127.0.0.1", port: int = 0, reuse_port: bool = False) -> so
     return sock
 
 
-def uvicorn_config(app: object, *, silent: bool, access_log: bool = False) -> uvicorn.Config:
+def uvicorn_config(app: object, config: ServerConfig, *, silent: bool, access_log: bool = False) -> uvicorn.Config:
+    limits = Limits(config.limit_concurrency, config.head_timeout, config.idle_timeout)
     return uvicorn.Config(
         app,
         log_config=None,
         log_level="critical" if silent else "info",
         access_log=access_log,
         lifespan="off",
-        timeout_graceful_shutdown=1,
+        http=guarded_protocol(limits),  # head and idle timeouts, the connection limit (connections.py)
+        timeout_keep_alive=config.idle_timeout,  # type: ignore[arg-type]  # uvicorn takes any number of seconds
+        h11_max_incomplete_event_size=MAX_HEAD,  # (when h11 parses) the same head cap as the guard's
+        timeout_graceful_shutdown=1,  # SIGTERM: streams still running after 1 s are cancelled
         ws="websockets-sansio" if _has_sansio() else "auto",
-        ws_max_size=64 * 1024 * 1024,  # requests carry images inline (the seed allows 50 MB)
+        ws_max_size=min(64 * 1024 * 1024, config.max_body),  # requests carry images inline (up to 50 MB)
     )
 
 
@@ -94,9 +99,11 @@ class RunningServer:
 def start_in_thread(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     """Start the server on a daemon thread; returns once it accepts connections."""
     quiet_logging(silent=True)
+    config = config or ServerConfig()
+    raise_open_file_limit(config.limit_concurrency)
     app = create_app(config)
     sock = bind(host, port)
-    server = uvicorn.Server(uvicorn_config(app.state.asgi, silent=True))
+    server = uvicorn.Server(uvicorn_config(app.state.asgi, config, silent=True))
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -118,7 +125,8 @@ def start_in_thread(config: ServerConfig | None = None, host: str = "127.0.0.1",
 
 def _serve_until_stopped(config: ServerConfig, sock: socket.socket, access_log: bool, ready: Callable[[], None]) -> None:
     quiet_logging(silent=not access_log)
-    server = uvicorn.Server(uvicorn_config(create_app(config).state.asgi, silent=not access_log, access_log=access_log))
+    raise_open_file_limit(config.limit_concurrency)
+    server = uvicorn.Server(uvicorn_config(create_app(config).state.asgi, config, silent=not access_log, access_log=access_log))
 
     async def serve() -> None:
         task = asyncio.ensure_future(server.serve(sockets=[sock]))

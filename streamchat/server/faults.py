@@ -1,125 +1,125 @@
-"""Fault knobs, asked per request with ``X-Streamchat-Fault`` or ``?fault=`` (SPEC §10).
+"""Fault knobs, asked per request with ``X-Streamchat-Fault`` or ``?fault=`` (never by default).
 
-``drop-after=N``     abort the connection after N content tokens (no clean end)
-``stall-after=N``    stop sending after N tokens and hold the connection open
-``error-after=N``    send the dialect's error event after N tokens, then end
-``status=C``         answer HTTP C (with ``retry-after=S``)
-``count=K``          the faults apply to the first K requests (connections) carrying them only
-``id=NAME``          no effect but to give a ``count`` its own tally
-``garbage``          send bytes that are not a valid event before the reply
-``oversize[=BYTES]`` stream more content than the client's cap (default 11 MiB)
-``content-type=T``   answer 200 with another content type
-``empty``            answer 200 text/event-stream with an empty body
-``json``             answer a streaming request with one complete JSON body (OpenAI endpoint)
-``close-after=N``    (WebSocket) close after N tokens with ``code=C`` (default 1000)
-``on-turn=K``        (WebSocket) apply the faults to turn K of the connection only
-``backend-error``, ``foreign``, ``call=TYPE``  (Open WebUI socket mode) see server/openwebui.py
-``bad-base64=N``, ``not-jpeg=N``, ``missing=N``  (camera) frame N broken that way
-``escape``           put terminal escape sequences in the content (what a hostile server does)
-Several knobs are joined with ``;`` or ``,``.
+Several knobs are joined with ``;`` or ``,``; each is ``name`` or ``name=value``. The table ``KNOBS``
+is the whole language: what each knob is called, which field of ``Fault`` it sets, and how its value
+is read. Which transports act on which knob is said where they act (README: the fault table).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UsageError
+
+OVERSIZE_DEFAULT = 11 * 1024 * 1024  # over every client's default response cap (10 MiB)
 
 
 @dataclass
 class Fault:
     spec: str = ""
-    drop_after: int | None = None
-    stall_after: int | None = None
-    error_after: int | None = None
-    status: int | None = None
-    retry_after: str | None = None
-    count: int | None = None
-    garbage: bool = False
-    oversize: int | None = None
-    content_type: str | None = None
-    empty: bool = False
-    escape: bool = False
-    json: bool = False
-    close_after: int | None = None
+    drop_after: int | None = None  # abort the connection after N tokens (no clean end)
+    stall_after: int | None = None  # stop sending after N tokens, keep the connection open
+    error_after: int | None = None  # the dialect's error event after N tokens
+    close_after: int | None = None  # (WebSocket) close after N tokens with close_code
     close_code: int | None = None
-    on_turn: int | None = None
-    backend_error: bool = False
-    foreign: bool = False
-    call: str | None = None
-    bad_base64: int | None = None
-    not_jpeg: int | None = None
-    missing: int | None = None
+    status: int | None = None  # answer HTTP C instead of the reply
+    retry_after: str | None = None
+    count: int | None = None  # the faults apply to the first K requests carrying them only
+    on_turn: int | None = None  # (WebSocket) the faults apply to turn K only
+    garbage: bool = False  # bytes that are not a valid event before the reply
+    oversize: int | None = None  # more content than the client's cap
+    content_type: str | None = None  # 200 with another content type
+    empty: bool = False  # 200 with an empty body
+    escape: bool = False  # terminal escape sequences in the content
+    json: bool = False  # one complete JSON body for a streaming request
+    backend_error: bool = False  # (Open WebUI socket) chat:message:error
+    foreign: bool = False  # (Open WebUI socket) another message id's events first
+    call: str | None = None  # (Open WebUI socket) a server call before the reply
+    bad_base64: int | None = None  # (camera) frame N has invalid base64
+    not_jpeg: int | None = None  # (camera) frame N is not a JPEG
+    missing: int | None = None  # (camera) frame N lacks a field
 
-    @property
-    def active(self) -> bool:
-        return bool(self.spec)
+    def stop_at(self, sent: int, last: bool, actions: tuple[str, ...] | None = None) -> str | None:
+        """The fault that ends a stream before item ``sent`` (0-based), if any: ``drop``, ``close``,
+        ``stall`` or ``error``. At the ``last`` point, where only the clean end would follow, every
+        such knob fires even when the reply was shorter than its N: the end never comes cleanly."""
+        for action in actions or STOPS:
+            after = getattr(self, f"{action}_after")
+            if after is not None and (sent >= after or last):
+                return action
+        return None
+
+
+STOPS = ("drop", "close", "stall", "error")  # checked in this order at each point
+
+
+@dataclass(frozen=True)
+class Knob:
+    field: str
+    read: Callable[[str], Any]
+    when_bare: Any = None  # the value of ``name`` given without ``=value`` (None: a value is required)
+
+
+def _number(value: str) -> int:
+    return int(value)
+
+
+def _text(value: str) -> str:
+    return value
+
+
+KNOBS: dict[str, Knob] = {
+    "drop-after": Knob("drop_after", _number),
+    "stall-after": Knob("stall_after", _number),
+    "error-after": Knob("error_after", _number),
+    "close-after": Knob("close_after", _number),
+    "code": Knob("close_code", _number),
+    "status": Knob("status", _number),
+    "retry-after": Knob("retry_after", _text),
+    "count": Knob("count", _number),
+    "on-turn": Knob("on_turn", _number),
+    "id": Knob("spec", lambda value: None),  # no effect but to give a `count` its own tally (it is part of `spec`)
+    "garbage": Knob("garbage", bool, True),
+    "oversize": Knob("oversize", _number, OVERSIZE_DEFAULT),
+    "content-type": Knob("content_type", _text),
+    "empty": Knob("empty", bool, True),
+    "escape": Knob("escape", bool, True),
+    "json": Knob("json", bool, True),
+    "backend-error": Knob("backend_error", bool, True),
+    "foreign": Knob("foreign", bool, True),
+    "call": Knob("call", _text, "confirmation"),
+    "bad-base64": Knob("bad_base64", _number),
+    "not-jpeg": Knob("not_jpeg", _number),
+    "missing": Knob("missing", _number),
+}
 
 
 def parse_fault(spec: str | None) -> Fault:
     fault = Fault(spec=(spec or "").strip())
     for item in fault.spec.replace(",", ";").split(";"):
-        item = item.strip()
-        if not item:
+        name, has_value, value = (part.strip() for part in item.partition("="))
+        if not name:
             continue
-        key, _, value = item.partition("=")
-        key = key.strip().lower()
-        value = value.strip()
+        knob = KNOBS.get(name.lower())
+        if knob is None:
+            raise UsageError(f"unknown fault {name.lower()!r}")
+        if knob.field == "spec":
+            continue
+        if not value and knob.when_bare is not None:
+            setattr(fault, knob.field, knob.when_bare)
+            continue
         try:
-            if key == "drop-after":
-                fault.drop_after = int(value)
-            elif key == "stall-after":
-                fault.stall_after = int(value)
-            elif key == "error-after":
-                fault.error_after = int(value)
-            elif key == "status":
-                fault.status = int(value)
-            elif key == "retry-after":
-                fault.retry_after = value
-            elif key == "count":
-                fault.count = int(value)
-            elif key == "garbage":
-                fault.garbage = True
-            elif key == "oversize":
-                fault.oversize = int(value) if value else 11 * 1024 * 1024
-            elif key == "content-type":
-                fault.content_type = value
-            elif key == "empty":
-                fault.empty = True
-            elif key == "escape":
-                fault.escape = True
-            elif key == "json":
-                fault.json = True
-            elif key == "close-after":
-                fault.close_after = int(value)
-            elif key == "code":
-                fault.close_code = int(value)
-            elif key == "on-turn":
-                fault.on_turn = int(value)
-            elif key == "id":
-                pass  # part of `spec`, which keys the count
-            elif key == "backend-error":
-                fault.backend_error = True
-            elif key == "foreign":
-                fault.foreign = True
-            elif key == "call":
-                fault.call = value or "confirmation"
-            elif key == "bad-base64":
-                fault.bad_base64 = int(value)
-            elif key == "not-jpeg":
-                fault.not_jpeg = int(value)
-            elif key == "missing":
-                fault.missing = int(value)
-            else:
-                raise UsageError(f"unknown fault {key!r}")
+            setattr(fault, knob.field, knob.read(value))
         except ValueError as exc:
-            raise UsageError(f"fault {item!r}: {value!r} is not a number") from exc
+            raise UsageError(f"fault {item.strip()!r}: {value!r} is not a number") from exc
     return fault
 
 
 class FaultCounter:
-    """How many requests each ``status`` fault has answered, for ``count=K``."""
+    """How many requests each fault with ``count=K`` has met."""
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
@@ -136,4 +136,4 @@ class FaultCounter:
 
 
 class DropConnection(Exception):
-    """Raised inside a streaming body to make the server abort the connection mid-reply."""
+    """Raised by an endpoint to make the server abort the connection mid-reply (no clean end)."""

@@ -1,9 +1,10 @@
-"""When the reference server sends each token: on absolute deadlines from the request's arrival.
+"""When the reference server sends each item: on absolute deadlines from the request's arrival.
 
 Sleeping ``itl`` after each send would add every send's own cost to the next gap, so a busy server
 drifted (11 ms measured for 10 ms configured at 64 streams). Deadlines ``arrival + ttft + i * itl``
 keep the configured timing exact on average whatever each send costs, which is what bench's
-self-check compares against.
+self-check compares against. Every paced stream uses it: SSE and NDJSON replies, WebSocket turns,
+the Open WebUI socket's events and camera frames (``ttft`` 0, ``itl`` the frame interval).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class Pacer:
         self._itl = itl_ms / 1000.0
 
     async def before(self, index: int) -> None:
-        """Wait until token ``index`` (0 = the first token) is due."""
+        """Wait until item ``index`` (0 = the first) is due."""
         delay = self._first + index * self._itl - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)

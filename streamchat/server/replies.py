@@ -6,54 +6,34 @@ import functools
 import hashlib
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .tools import ToolCall, call_first_tool
+
+if TYPE_CHECKING:
+    from .config import ServerConfig
 
 _WORDS = (
-    "stream",
-    "token",
-    "reply",
-    "server",
-    "event",
-    "data",
-    "chunk",
-    "latency",
-    "socket",
-    "model",
-    "answer",
-    "simple",
-    "quick",
-    "steady",
-    "byte",
-    "line",
-    "shell",
-    "pipe",
-    "loopback",
-    "test",
-    "the",
-    "a",
-    "of",
-    "and",
-    "to",
-    "in",
-    "is",
-    "that",
-    "it",
-    "with",
-    "as",
-    "for",
-    "on",
-    "this",
-    "every",
-    "some",
-    "small",
-    "clear",
-    "plain",
-    "bright",
-    "calm",
-    "deterministic",
-    "reference",
+    *("stream", "token", "reply", "server", "event", "data", "chunk", "latency", "socket", "model", "answer"),
+    *("simple", "quick", "steady", "byte", "line", "shell", "pipe", "loopback", "test", "the", "a", "of", "and"),
+    *("to", "in", "is", "that", "it", "with", "as", "for", "on", "this", "every", "some", "small", "clear"),
+    *("plain", "bright", "calm", "deterministic", "reference"),
 )
 _THOUGHTS = ("Let", " me", " think", " about", " what", " the", " user", " asked", ".")
+
+
+@dataclass
+class Ask:
+    """What a chat request asks for, read from whichever dialect carried it."""
+
+    message: str
+    model: str
+    max_tokens: Any = None
+    prompt_tokens: int | None = None
+    stream: bool = True
+    tools: list[Any] = field(default_factory=list)
+    include_usage: bool = True  # (OpenAI) the usage chunk is sent only when stream_options ask for it
 
 
 @dataclass(frozen=True)
@@ -62,10 +42,16 @@ class ReplyPlan:
     content: list[str]
     finish_reason: str
     input_tokens: int
+    tool_call: ToolCall | None = None  # when the request offered tools: a call of the first, instead of text
 
     @property
     def output_tokens(self) -> int:
-        return len(self.content) + len(self.reasoning)
+        return len(self.content) + len(self.reasoning) + (len(self.tool_call.pieces) if self.tool_call else 0)
+
+    def items(self) -> list[tuple[str, str]]:
+        """Everything streamed, in order, one paced item each: reasoning, text, tool-call argument pieces."""
+        tool = [("tool", piece) for piece in self.tool_call.pieces] if self.tool_call else []
+        return [("reasoning", t) for t in self.reasoning] + [("content", t) for t in self.content] + tool
 
 
 def count_tokens(text: str) -> int:
@@ -98,17 +84,36 @@ def plan_reply(
     max_tokens: int | None = None,
     reasoning: bool = False,
     prompt_tokens: int | None = None,
+    tools: list[Any] | None = None,
 ) -> ReplyPlan:
+    thoughts = list(_THOUGHTS) if reasoning or "reason" in model.lower() else []
+    inp = prompt_tokens if prompt_tokens is not None else count_tokens(message)
+    call = call_first_tool(tools or [], message, seed)
+    if call is not None:
+        return ReplyPlan(thoughts, [], "tool_calls", inp, call)
     said = _SAY.match(message)
     if said:  # "Say OK" is answered "OK": smoke tests (--expect) get a reply they can check
         words = said.group(1).split()
         content = [w if i == 0 else " " + w for i, w in enumerate(words)]
     else:
         content = list(_reply_words(seed, model, message, reply_tokens))
-    thoughts = list(_THOUGHTS) if reasoning or "reason" in model.lower() else []
     finish = "stop"
     if max_tokens is not None and len(content) > max_tokens:
         content = content[:max_tokens]
         finish = "length"
-    inp = prompt_tokens if prompt_tokens is not None else count_tokens(message)
     return ReplyPlan(thoughts, content, finish, inp)
+
+
+def plan_for(config: ServerConfig, ask: Ask) -> ReplyPlan:
+    """The reply this server's settings give to ``ask``."""
+    limit = ask.max_tokens if isinstance(ask.max_tokens, int) and not isinstance(ask.max_tokens, bool) and ask.max_tokens > 0 else None
+    return plan_reply(
+        ask.message,
+        ask.model,
+        seed=config.seed,
+        reply_tokens=config.reply_tokens,
+        max_tokens=limit,
+        reasoning=config.reasoning,
+        prompt_tokens=ask.prompt_tokens,
+        tools=ask.tools,
+    )
