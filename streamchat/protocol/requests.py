@@ -58,6 +58,8 @@ class ChatRequest:
     top_p: Optional[float] = _bounded(0.0, 1.0)
     frequency_penalty: Optional[float] = _bounded(-2.0, 2.0)
     presence_penalty: Optional[float] = _bounded(-2.0, 2.0)
+    # Extra top-level body fields (-p KEY=VALUE): they replace any field of the same name built here.
+    params: Optional[dict[str, Any]] = None
 
     def sampling(self, *names: str) -> dict[str, Any]:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
@@ -181,14 +183,22 @@ def http_request(dialect: str, url: str, req: ChatRequest, stream: bool = True) 
     if dialect == "query":
         return "GET", query_url(url, req.message), None
     if dialect == "openai":
-        return "POST", url, openai_body(req, stream)
-    if dialect == "prompt":
-        return "POST", url, {"prompt": req.message}
-    if dialect == "anthropic":
-        return "POST", url, anthropic_body(req)
-    return "POST", url, streamchat_body(req)
+        body = openai_body(req, stream)
+    elif dialect == "prompt":
+        body = {"prompt": req.message}
+    elif dialect == "anthropic":
+        body = anthropic_body(req)
+    else:
+        body = streamchat_body(req)
+    return "POST", url, _with_params(body, req)
+
+
+def _with_params(body: dict[str, Any], req: ChatRequest) -> dict[str, Any]:
+    if req.params:
+        body.update(req.params)
+    return body
 
 
 def ws_frame(req: ChatRequest) -> dict[str, Any]:
     """The seed websocket-streaming request frame."""
-    return {"type": "chat", **streamchat_body(req)}
+    return _with_params({"type": "chat", **streamchat_body(req)}, req)
