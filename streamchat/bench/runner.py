@@ -10,20 +10,21 @@ busy to measure well. Warmup requests run first and stay out of the records and 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import StreamchatError
 from ..protocol.normalize import Normalizer
 from ..protocol.requests import ChatRequest, http_request, ws_frame
-from ..protocol.sse import SSEDecoder
 from .http1 import ConnectionPool, Target, encode_request
+from .timeline import ReplyReader, Timeline, take
 
-_TOKEN_EVENTS = ("content", "reasoning")
+INCOMPLETE = "incomplete"  # still running when --duration + --grace ran out
 
 
 @dataclass
@@ -33,16 +34,19 @@ class LoadSpec:
     url: str
     dialect: str = "streamchat"
     transport: str = "sse"
-    requests: int = 100
+    requests: int | None = 100  # None: no count, --duration ends the run
     concurrency: int | None = 8  # None with --rate: no cap on requests in flight
     rate: float | None = None
     arrival: str = "poisson"
-    duration: float | None = None
+    duration: float | None = None  # stop sending after this; requests still running at duration + grace are ended
+    grace: float = 30.0
     warmup: int = 0
     prompts: list[ChatRequest] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     read_timeout: float = 60.0
     connect_timeout: float = 10.0
+    insecure: bool = False  # TLS: no certificate verification
+    cacert: str | None = None  # TLS: this CA bundle instead of the system's
     seed: int = 0
     first_id: int = 0  # this share's first record id (workers hold disjoint blocks)
     phase: float = 0.0  # seconds before this share's first arrival (constant arrivals across workers)
@@ -60,6 +64,9 @@ class LoadSpec:
 
 
 def _error_kind(exc: BaseException) -> str:
+    status = getattr(getattr(exc, "response", None), "status_code", None)  # a refused WebSocket handshake
+    if isinstance(status, int):
+        return f"http_{status}"
     if isinstance(exc, StreamchatError):
         return type(exc).__name__.replace("Error", "").replace("_", "").lower() or "error"
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
@@ -72,58 +79,6 @@ def _error_kind(exc: BaseException) -> str:
     return "protocol"
 
 
-class Timeline:
-    """One request's timestamps: send, then every token event (perf_counter seconds)."""
-
-    def __init__(self, intended: float, sent: float) -> None:
-        self.intended = intended
-        self.sent = sent
-        self.tokens: list[float] = []
-        self.usage_tokens: int | None = None
-        self.error: str | None = None
-        self.done = False
-        self.end = sent
-
-    def record(self, status: str) -> dict[str, Any]:
-        from .metrics import tpot_ms
-
-        out: dict[str, Any] = {"status": status, "schedule_lag_ms": (self.sent - self.intended) * 1000.0}
-        if status != "ok":
-            if self.error:
-                out["error"] = self.error
-            return out
-        ttft = (self.tokens[0] - self.sent) * 1000.0 if self.tokens else None
-        e2e = (self.end - self.sent) * 1000.0
-        count = self.usage_tokens if self.usage_tokens is not None else len(self.tokens)
-        out.update(
-            ttft_ms=ttft,
-            ttft_from_intended_ms=None if ttft is None else ttft + out["schedule_lag_ms"],
-            itl_ms=[(b - a) * 1000.0 for a, b in zip(self.tokens, self.tokens[1:], strict=False)],
-            e2e_ms=e2e,
-            output_tokens=count,
-            tokens_source="usage" if self.usage_tokens is not None else "events",
-            tpot_ms=None if ttft is None else tpot_ms(e2e, ttft, count),
-        )
-        return out
-
-
-def _take(timeline: Timeline, events: list[Any], now: float) -> bool:
-    """Fold events into the timeline; True at the end of the reply."""
-    for event in events:
-        kind = event.type
-        if kind in _TOKEN_EVENTS:
-            timeline.tokens.append(now)
-        elif kind == "usage":
-            timeline.usage_tokens = event.output_tokens
-        elif kind == "error":
-            timeline.error = event.message
-            return True
-        elif kind == "done":
-            timeline.done = True
-            return True
-    return False
-
-
 async def _sse_request(pool: ConnectionPool, spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
     method, url, body = http_request(spec.dialect, spec.url, request)
     headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "streamchat-bench", **spec.headers}
@@ -132,41 +87,32 @@ async def _sse_request(pool: ConnectionPool, spec: LoadSpec, request: ChatReques
         payload = json.dumps(body).encode()
         headers.setdefault("Content-Type", "application/json")
     raw = encode_request(method, pool.target, Target.path_of(url), headers, payload)
-    normalizer = Normalizer(spec.dialect)
-    decoder = SSEDecoder()
-
-    def sink(data: bytes, now: float) -> bool:
-        for message in decoder.feed(data):
-            if _take(timeline, normalizer.sse(message.event, message.data), now):
-                timeline.end = now
-                return True
-        return False
+    reader = ReplyReader(spec.dialect, timeline)  # (a transport that knows the content type passes it here)
 
     conn = await pool.acquire()
     try:
-        await conn.exchange(raw, sink, spec.read_timeout)
+        await conn.exchange(raw, reader.feed, spec.read_timeout)
     except BaseException:
         pool.discard(conn)
         raise
     pool.release(conn)
-    if not timeline.done and timeline.error is None:
-        timeline.end = time.perf_counter()
-        if normalizer.end_of_stream() is not None:
-            timeline.done = True
+    reader.end()
 
 
-async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
+async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline, tls: Any) -> None:
     from websockets.asyncio.client import connect
 
     from ..client.ws import to_ws_url
 
     normalizer = Normalizer("streamchat")
-    async with connect(to_ws_url(spec.url), additional_headers=spec.headers, max_size=None, open_timeout=spec.connect_timeout) as ws:
+    # A short close timeout: a server that never answers the close must not hold the lane (or the end of the run).
+    options = {"max_size": None, "open_timeout": spec.connect_timeout, "close_timeout": 1.0, "ssl": tls}
+    async with connect(to_ws_url(spec.url), additional_headers=spec.headers, **options) as ws:
         await ws.send(json.dumps(ws_frame(request)))
         while True:
             text = await asyncio.wait_for(ws.recv(), spec.read_timeout)
             now = time.perf_counter()
-            if _take(timeline, normalizer.data(text if isinstance(text, str) else text.decode()), now):
+            if take(timeline, normalizer.data(text if isinstance(text, str) else text.decode()), now):
                 timeline.end = now
                 return
 
@@ -178,6 +124,10 @@ async def _loop_lag(samples: list[float], stop: asyncio.Event, period: float = 0
         samples.append((time.perf_counter() - start - period) * 1000.0)
 
 
+def _indices(count: int | None) -> Iterator[int]:
+    return itertools.count() if count is None else iter(range(count))
+
+
 class _Load:
     """Runs requests for one spec; each finished measured request becomes a record."""
 
@@ -186,19 +136,48 @@ class _Load:
         self.on_record = on_record
         self.records: list[dict[str, Any]] = []
         self.pool = ConnectionPool(Target(spec.url), spec.connect_timeout) if spec.transport != "ws" else None
-        self.deadline: float | None = None
+        self.tls = None
+        if self.pool is None and spec.url.split(":", 1)[0].lower() in ("https", "wss"):
+            from ..tls import client_context
+
+            self.tls = client_context(spec.insecure, spec.cacert)
+        self.deadline: float | None = None  # no request starts after this
+        self.end_by: float | None = None  # requests still running now are ended
         self.start = time.perf_counter()  # of the measured part: records' start_s count from here
+
+    def _send(self, request: ChatRequest, timeline: Timeline) -> Awaitable[None]:
+        if self.pool is None:
+            return _ws_request(self.spec, request, timeline, self.tls)
+        return _sse_request(self.pool, self.spec, request, timeline)
+
+    async def _bounded(self, request: ChatRequest, timeline: Timeline) -> bool:
+        """The exchange, ended at ``end_by``; False when it was still running then."""
+        task = asyncio.ensure_future(self._send(request, timeline))
+        assert self.end_by is not None
+        done, _ = await asyncio.wait((task,), timeout=max(self.end_by - time.perf_counter(), 0.0))
+        if done:
+            task.result()
+            return True
+        task.cancel()
+        await asyncio.wait((task,), timeout=1.0)  # time to drop its connection
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # (nothing left to report)
+        return False
 
     async def one(self, index: int, intended: float, measured: bool) -> None:
         spec = self.spec
         request = spec.prompts[(spec.first_id + index) % len(spec.prompts)]
         timeline = Timeline(intended, time.perf_counter())
         try:
-            if self.pool is None:
-                await _ws_request(spec, request, timeline)
+            if measured and self.end_by is not None:
+                finished = await self._bounded(request, timeline)
             else:
-                await _sse_request(self.pool, spec, request, timeline)
-            status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
+                await self._send(request, timeline)
+                finished = True
+            if not finished:
+                status = INCOMPLETE
+                timeline.error = "still running when --duration and --grace were over"
+            else:
+                status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
         except Exception as exc:  # noqa: BLE001 - every failure is a counted kind, never a crash
             text = str(exc)
             status = text if text.startswith("http_") else _error_kind(exc)
@@ -212,9 +191,9 @@ class _Load:
     def _expired(self) -> bool:
         return self.deadline is not None and time.perf_counter() >= self.deadline
 
-    async def closed_loop(self, count: int, concurrency: int, measured: bool) -> None:
+    async def closed_loop(self, count: int | None, concurrency: int, measured: bool) -> None:
         """``concurrency`` lanes; a lane's next request is intended the moment its last one ended."""
-        indices = iter(range(count))
+        indices = _indices(count)
 
         async def lane() -> None:
             intended = time.perf_counter()
@@ -224,9 +203,9 @@ class _Load:
                 await self.one(index, intended, measured)
                 intended = time.perf_counter()
 
-        await asyncio.gather(*(lane() for _ in range(min(concurrency, count))))
+        await asyncio.gather(*(lane() for _ in range(concurrency if count is None else min(concurrency, count))))
 
-    async def open_loop(self, count: int, rate: float, start: float) -> None:
+    async def open_loop(self, count: int | None, rate: float, start: float) -> None:
         """Arrivals at intended times; a request waiting for a free slot keeps its intended time."""
         spec = self.spec
         rng = random.Random(spec.seed)
@@ -242,7 +221,7 @@ class _Load:
                     await self.one(index, intended, True)
 
         offset = spec.phase
-        for index in range(count):
+        for index in _indices(count):
             if index:
                 offset += rng.expovariate(rate) if spec.arrival == "poisson" else 1.0 / rate
             intended = start + offset
@@ -277,7 +256,9 @@ async def run_load(
         stop = asyncio.Event()
         probe = asyncio.ensure_future(_loop_lag(lag, stop))
         start = load.start = time.perf_counter()
-        load.deadline = start + spec.duration if spec.duration else None
+        if spec.duration:
+            load.deadline = start + spec.duration
+            load.end_by = load.deadline + spec.grace
         if spec.rate:
             await load.open_loop(spec.requests, spec.rate, start)
         else:
