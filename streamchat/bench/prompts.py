@@ -77,9 +77,10 @@ def load_tokenizer(path: str) -> tuple[Callable[[str], list[int]], Callable[[lis
     try:
         from transformers import AutoTokenizer
     except ImportError:
+        if Tokenizer is not None:
+            raise UsageError(f"--tokenizer {path!r}: no tokenizer.json there (other forms need transformers)") from None
         raise UsageError(
-            f"--tokenizer {path!r}: needs the tokenizers package (and a tokenizer.json) or transformers",
-            hint="python3 -m pip install 'streamchat[tokenizer]'",
+            f"--tokenizer {path!r}: needs the tokenizers package", hint="python3 -m pip install 'streamchat[tokenizer]'"
         ) from None
     try:
         slow = AutoTokenizer.from_pretrained(path, local_files_only=True)
