@@ -142,7 +142,8 @@ def sweep_table(result: dict[str, Any]) -> str:
             f"{ms(entry, 'ttft_ms', 'p50')} {ms(entry, 'ttft_ms', 'p95')} {ms(entry, 'itl_ms', 'p50')} {ms(entry, 'e2e_ms', 'p95')} "
             f"{tps:>9.1f}  {'ok' if passed else 'FAILED'}"
         )
-    lines.append(f"saturation: {result['saturation_rate'] or 0:.2f} req/s (closed loop)")
+    lanes = (result.get("saturation") or {}).get("concurrency")
+    lines.append(f"saturation: {result['saturation_rate'] or 0:.2f} req/s (closed loop, {lanes} lanes)")
     best = result["max_rate_meeting_slo"]
     lines.append("highest rate meeting every check: " + (f"{best:.2f} req/s" if best is not None else "none"))
     return "".join("streamchat: " + line + "\n" for line in lines)

@@ -1,17 +1,19 @@
 """``bench --sweep K``: find where a server saturates, then measure K request rates up to there.
 
-First a closed loop (``--concurrency`` lanes, 64 unless given: more than most servers serve at
-once) finds the highest sustainable rate: while every lane is busy, each request that ends starts
-the next one, so the rate at which lanes are refilled is the rate the server completes requests.
-Then K open-loop runs at rates from saturation/K up to the saturation rate, one after another, each
-summarised and checked like a single run; the highest rate whose checks all pass (every ``--slo``
-and ``--max-error-rate``) is the answer. The run fails (exit 8) when no rate passes.
+Saturation is found with closed loops: each request that ends starts the next one in its lane, so
+while every lane is busy, the rate at which lanes are refilled is the rate the server completes
+requests. One lane count alone can miss it both ways (too few lanes leave a batching server idle;
+too many overload a small one), so the lanes double, 1, 2, 4, ... up to ``--concurrency`` (256
+unless given), each for 8 requests a lane (16 at least), and stop when doubling them twice in a
+row gained less than 10 % each time; the saturation rate is the best rate seen. Then K open-loop runs at rates from saturation/K
+up to the saturation rate, one after another, each summarised and checked like a single run; the
+highest rate whose checks all pass (every ``--slo`` and ``--max-error-rate``) is the answer. The
+run fails (exit 8) when no rate passes.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import Any
 
 from ..errors import CheckFailedError
@@ -19,7 +21,10 @@ from .checks import failure
 from .command import RecordSink, Setup, build_summary, measure, target, write_json
 from .present import sweep_table, table
 
-SATURATION_LANES = 64
+SATURATION_LANES = 256  # the most lanes the saturation search tries unless --concurrency says
+GAIN = 1.10  # doubling the lanes must add this much to keep searching
+PER_LANE = 8  # requests a lane in each closed loop: 7 refills a lane measured
+MIN_STAGE = 16
 
 
 def saturation_rate(records: list[dict[str, Any]], lanes: int) -> float | None:
@@ -44,27 +49,58 @@ def sweep_rates(saturation: float, count: int) -> list[float]:
     return [saturation * (i + 1) / count for i in range(count)]
 
 
+def lane_counts(most: int) -> list[int]:
+    """1, 2, 4, ... and ``most`` itself last."""
+    counts = []
+    lanes = 1
+    while lanes < most:
+        counts.append(lanes)
+        lanes *= 2
+    return [*counts, most]
+
+
+def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[str, float] | None) -> dict[str, Any]:
+    """Closed loops with more and more lanes; the summary of the best, with its records and the whole ramp."""
+    args = setup.args
+    best: dict[str, Any] | None = None
+    ramp = []
+    short = 0  # doublings in a row that gained too little
+    for lanes in lane_counts(args.concurrency or SATURATION_LANES):
+        spec = setup.spec(url, concurrency=lanes, rate=None, requests=max(MIN_STAGE, PER_LANE * lanes))
+        named = f"{lanes} lane{'' if lanes == 1 else 's'}"
+        run = measure(spec, args, sink, f"saturation, {named} ")
+        rate = saturation_rate(run.records, lanes)
+        ramp.append(
+            {"concurrency": lanes, "rate": rate, "requests": len(run.records), "ok": sum(r.get("status") == "ok" for r in run.records)}
+        )
+        if not args.quiet:
+            shown = f"{rate:.2f} req/s" if rate is not None else "no rate (no request completed)"
+            sys.stderr.write(f"streamchat: saturation search: {named}, {shown}\n")
+        before = best["saturation_rate"] if best is not None else None
+        if rate is not None and (before is None or rate > before):
+            best = {**build_summary(run, setup, spec, configured), "concurrency": lanes, "saturation_rate": rate, "records": run.records}
+        short = short + 1 if rate is not None and before is not None and rate < GAIN * before else 0
+        if rate is None or short == 2:  # twice: one short step can be noise
+            break
+    if best is None:
+        raise CheckFailedError("the saturation search completed no request: " + ramp_failure(ramp))
+    return {**best, "ramp": ramp}
+
+
+def ramp_failure(ramp: list[dict[str, Any]]) -> str:
+    last = ramp[-1]
+    return f"{last['ok']} of {last['requests']} requests ok with {last['concurrency']} lanes"
+
+
 def run_sweep(setup: Setup) -> int:
     args = setup.args
     assert args.sweep is not None
-    lanes = args.concurrency or SATURATION_LANES
     sink = RecordSink(args)
     entries = []
     try:
         with target(args) as (url, configured):
-            closed = setup.spec(url, concurrency=lanes, rate=None)
-            if closed.requests is not None:
-                closed = replace(closed, requests=max(closed.requests, 4 * lanes))  # enough refills to measure the rate
-            run = measure(closed, args, sink, "saturation ")
-            saturated = build_summary(run, setup, closed, configured)
-            saturated_records = run.records
-            saturation = saturation_rate(run.records, lanes)
-            if saturation is None:
-                reason = failure(saturated, saturated["checks"]) or "too few requests to measure a rate"
-                raise CheckFailedError(f"the saturation run found no rate: {reason}")
-            saturated["saturation_rate"] = saturation
-            if not args.quiet:
-                sys.stderr.write(f"streamchat: saturation run ({lanes} lanes): {saturation:.2f} req/s\n")
+            saturated = find_saturation(setup, url, sink, configured)
+            saturation = saturated["saturation_rate"]
             rates = sweep_rates(saturation, args.sweep)
             for number, rate in enumerate(rates, 1):
                 spec = setup.spec(url, rate=rate, concurrency=None)
@@ -83,7 +119,7 @@ def run_sweep(setup: Setup) -> int:
         "sweep": [{"rate": rate, **summary, "records": records} for rate, summary, records in entries],
         "saturation_rate": saturation,
         "max_rate_meeting_slo": best,
-        "saturation": {**saturated, "records": saturated_records},
+        "saturation": saturated,
     }
     if args.output == "json":
         write_json(result)
