@@ -58,7 +58,7 @@ def bench(
         typer.Option(
             "--concurrency",
             min=1,
-            help="Requests in flight at most [default: 8; no cap with --rate; 64 lanes for --sweep].",
+            help="Requests in flight at most [default: 8; no cap with --rate; --sweep tries up to 256 lanes].",
             rich_help_panel=LOAD,
         ),
     ] = None,
