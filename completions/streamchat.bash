@@ -20,7 +20,7 @@ _streamchat() {
         "bench|--url") COMPREPLY=(); return ;;
         "bench|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic" -- "$cur")); return ;;
-        "bench|--transport") COMPREPLY=($(compgen -W "sse ws" -- "$cur")); return ;;
+        "bench|--transport") COMPREPLY=($(compgen -W "sse ws socketio" -- "$cur")); return ;;
         "bench|--auth-scheme") COMPREPLY=($(compgen -W "bearer x-api-key none" -- "$cur")); return ;;
         "bench|--token") COMPREPLY=(); return ;;
         "bench|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;

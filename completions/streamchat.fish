@@ -12,7 +12,7 @@ complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_see
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l url -x -d 'Endpoint URL; none = the built-in demo server.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l profile -r -F -d 'Settings from [profiles.NAME] in $XDG_CONFIG_HOME/streamchat/config.toml (see: s'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l dialect -x -a 'streamchat openai prompt query anthropic' -d 'Request shape; inferred from the URL path.'
-complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l transport -x -a 'sse ws' -d 'sse, or ws (one WebSocket a request).'
+complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l transport -x -a 'sse ws socketio' -d 'sse, ws (one WebSocket a request), or socketio (Open WebUI\'s channel; --url is '
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l auth-scheme -x -a 'bearer x-api-key none' -d 'How the token is sent [default: bearer; x-api-key for anthropic].'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l token -x -d 'Bearer token (prefer STREAMCHAT_TOKEN or --token-file: argv is visible in ps).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare' -l token-file -r -F -d 'Read the token from a file; - = stdin.'

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import CheckFailedError, UsageError
 from .checks import Slo, evaluate, failure, goodput, parse_slo
-from .metrics import compare, describe, summarise
+from .metrics import describe, summarise
 from .present import Progress, table
 
 LAG_WARN_MS = 5.0
@@ -157,7 +157,7 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
     if args.url is not None:
         yield args.url, None
         return
-    path = "/api/chat/ws" if args.transport == "ws" else "/api/chat/stream"
+    path = {"ws": "/api/chat/ws", "socketio": ""}.get(args.transport, "/api/chat/stream")
     options = {
         "--ttft-ms": args.server_ttft_ms,
         "--itl-ms": args.server_itl_ms,
@@ -344,32 +344,3 @@ def _minus(stats: dict[str, float] | None, configured: float) -> dict[str, float
     if not stats:
         return None
     return {k: stats[k] - configured for k in ("mean", "p50", "p95", "p99")}
-
-
-def compare_files(base_path: str, new_path: str, threshold: float) -> int:
-    def load(path: str) -> dict[str, Any]:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path!r}: {exc.strerror or exc}") from exc
-        for line in reversed(text.strip().split("\n")):  # a summary, or ndjson ending with one
-            try:
-                value = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(value, dict) and "requests" in value and "ok" in value:
-                return value
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if not isinstance(value, dict) or "ok" not in value:
-            raise UsageError(f"{path}: not a bench summary (bench -o json)")
-        return value
-
-    regressions = compare(load(base_path), load(new_path), threshold)
-    if regressions:
-        raise CheckFailedError("regression: " + "; ".join(regressions))
-    print(f"streamchat: no regression beyond {threshold:g} %", file=sys.stderr)
-    return 0

@@ -18,13 +18,20 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StreamchatError
+from ..errors import AuthError, ConnectionLostError, ProtocolError, ServerReportedError, StreamchatError, StreamTimeoutError
 from ..protocol.normalize import Normalizer
 from ..protocol.requests import ChatRequest, http_request, ws_frame
 from .http1 import ConnectionPool, Target, encode_request
 from .timeline import ReplyReader, Timeline, take
 
 INCOMPLETE = "incomplete"  # still running when --duration + --grace ran out
+_KINDS = (
+    (ServerReportedError, "server_error"),
+    (AuthError, "auth"),
+    (ConnectionLostError, "connection"),
+    (StreamTimeoutError, "timeout"),
+    (ProtocolError, "protocol"),
+)
 
 
 @dataclass
@@ -33,7 +40,7 @@ class LoadSpec:
 
     url: str
     dialect: str = "streamchat"
-    transport: str = "sse"
+    transport: str = "sse"  # sse, ws (a WebSocket a request) or socketio (Open WebUI's channel, a socket a request)
     requests: int | None = 100  # None: no count, --duration ends the run
     concurrency: int | None = 8  # None with --rate: no cap on requests in flight
     rate: float | None = None
@@ -64,11 +71,17 @@ class LoadSpec:
 
 
 def _error_kind(exc: BaseException) -> str:
-    status = getattr(getattr(exc, "response", None), "status_code", None)  # a refused WebSocket handshake
+    """A failed request's kind, the same words whichever transport failed: http_NNN, connection, timeout, ..."""
+    status = getattr(exc, "status", None)  # streamchat's HTTPStatusError
+    if not isinstance(status, int):
+        status = getattr(getattr(exc, "response", None), "status_code", None)  # a refused WebSocket handshake
     if isinstance(status, int):
         return f"http_{status}"
     if isinstance(exc, StreamchatError):
-        return type(exc).__name__.replace("Error", "").replace("_", "").lower() or "error"
+        for kind, name in _KINDS:
+            if isinstance(exc, kind):
+                return name
+        return "error"
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timeout"
     name = type(exc).__name__
@@ -135,9 +148,9 @@ class _Load:
         self.spec = spec
         self.on_record = on_record
         self.records: list[dict[str, Any]] = []
-        self.pool = ConnectionPool(Target(spec.url), spec.connect_timeout) if spec.transport != "ws" else None
+        self.pool = ConnectionPool(Target(spec.url), spec.connect_timeout) if spec.transport == "sse" else None
         self.tls = None
-        if self.pool is None and spec.url.split(":", 1)[0].lower() in ("https", "wss"):
+        if spec.transport == "ws" and spec.url.split(":", 1)[0].lower() in ("https", "wss"):
             from ..tls import client_context
 
             self.tls = client_context(spec.insecure, spec.cacert)
@@ -146,9 +159,13 @@ class _Load:
         self.start = time.perf_counter()  # of the measured part: records' start_s count from here
 
     def _send(self, request: ChatRequest, timeline: Timeline) -> Awaitable[None]:
-        if self.pool is None:
-            return _ws_request(self.spec, request, timeline, self.tls)
-        return _sse_request(self.pool, self.spec, request, timeline)
+        if self.pool is not None:
+            return _sse_request(self.pool, self.spec, request, timeline)
+        if self.spec.transport == "socketio":
+            from .openwebui import socketio_request
+
+            return socketio_request(self.spec, request, timeline)
+        return _ws_request(self.spec, request, timeline, self.tls)
 
     async def _bounded(self, request: ChatRequest, timeline: Timeline) -> bool:
         """The exchange, ended at ``end_by``; False when it was still running then."""

@@ -36,7 +36,12 @@ def bench(
     profile: o.Profile = None,
     dialect: o.Dialect = None,
     transport: Annotated[
-        Literal["sse", "ws"], typer.Option("--transport", help="sse, or ws (one WebSocket a request).", rich_help_panel=o.CONN)
+        Literal["sse", "ws", "socketio"],
+        typer.Option(
+            "--transport",
+            help="sse, ws (one WebSocket a request), or socketio (Open WebUI's channel; --url is its base URL).",
+            rich_help_panel=o.CONN,
+        ),
     ] = "sse",
     auth_scheme: o.AuthScheme = None,
     token: o.Token = None,
@@ -178,6 +183,6 @@ def compare(
     threshold: Annotated[float, typer.Option("--threshold", min=0, help="Percent worse that counts as a regression.")] = 10.0,
 ) -> int:
     """Compare two bench summaries; exit 8 on a regression beyond --threshold percent."""
-    from ..bench.command import compare_files
+    from ..bench.compare import compare_files
 
     return compare_files(base, new, threshold)
