@@ -154,3 +154,17 @@ def test_https_verified_with_cacert_or_not_at_all(tls, tmp_path):
 def test_a_refused_websocket_handshake_is_counted_by_its_status(auth_server):
     records = _ws_load(auth_server.url.replace("http://", "ws://") + "/api/chat/ws")
     assert {r["status"] for r in records} == {"http_401"}
+
+
+def test_a_server_quoting_the_token_in_an_error_does_not_put_it_in_any_output(tmp_path):
+    echo = b'data: {"error": {"message": "invalid api key s3cret-token-value", "type": "auth"}}\n\n'
+    records = tmp_path / "records.ndjson"
+    with raw_server(echo, framing="close") as url:
+        args = ["bench", "--url", url, "-m", "m", "--requests", "2", "--token", TOKEN, "--records", str(records)]
+        r = run_cli(*args, "-o", "json")
+        nd = run_cli(*args, "-o", "ndjson")
+    assert r.code == nd.code == 8
+    summary = json.loads(r.out)
+    assert summary["errors"] == {"server_error": 2} and summary["records"][0]["error"] == "invalid api key <redacted>"
+    for text in (r.out, r.stderr, nd.out, nd.stderr, records.read_text()):
+        assert TOKEN not in text

@@ -35,7 +35,9 @@ def test_a_sweep_writes_one_file_with_every_rate(server):
     for entry in result["sweep"]:
         assert entry["ok"] == 6 and len(entry["records"]) == 6 and entry["target_rate"] == entry["rate"]
         assert [c["name"] for c in entry["checks"]] == ["error_rate<=0", "e2e_p95<=60000"] and entry["goodput"] > 0
+    assert all(rec["stage"] == "rate" and rec["rate"] == entry["rate"] for entry in result["sweep"] for rec in entry["records"])
     saturation = result["saturation"]
+    assert all(rec["stage"] == "saturation" and rec["lanes"] == saturation["concurrency"] for rec in saturation["records"])
     lanes = [step["concurrency"] for step in saturation["ramp"]]
     assert lanes[0] == 1 and lanes == sorted(lanes) and set(lanes) <= {1, 2, 3}  # doubling, up to --concurrency
     assert [step["requests"] for step in saturation["ramp"]] == [max(16, 8 * n) for n in lanes]  # 8 a lane, at least 16

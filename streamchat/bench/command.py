@@ -75,6 +75,7 @@ class Setup:
     prompts: list[Any]
     headers: dict[str, str]
     slos: list[Slo] = field(default_factory=list)
+    token: str | None = None
 
     def spec(self, url: str, **changes: Any) -> Any:
         from .runner import LoadSpec
@@ -145,7 +146,7 @@ def prepare(args: BenchArgs) -> Setup:
         output_tokens=args.output_tokens,
         tokenizer=args.tokenizer,
     )
-    return Setup(args, dialect, prompts, auth, slos)
+    return Setup(args, dialect, prompts, auth, slos, token)
 
 
 @contextlib.contextmanager
@@ -192,8 +193,10 @@ def serve_process(options: dict[str, object]) -> Iterator[str]:
 class RecordSink:
     """Where each finished request's record goes: ``--records``, ``-o ndjson``, the progress bar."""
 
-    def __init__(self, args: BenchArgs) -> None:
+    def __init__(self, args: BenchArgs, secret: str | None = None) -> None:
         self.args = args
+        self.secret = secret  # the token: never written, even when a server quotes it in an error
+        self.tag: dict[str, Any] = {}
         self.file = None
         if args.records:
             try:
@@ -202,12 +205,17 @@ class RecordSink:
                 raise UsageError(f"cannot write --records {args.records!r}: {exc.strerror or exc}") from exc
         self.progress = Progress(None, False)
 
-    def stage(self, spec: Any, label: str = "") -> None:
+    def stage(self, spec: Any, label: str = "", tag: dict[str, Any] | None = None) -> None:
+        """A new load begins: its progress bar, and fields every record of it carries (a sweep's stage)."""
+        self.tag = tag or {}
         self.progress.close()
         enabled = not self.args.quiet and sys.stderr.isatty()
         self.progress = Progress(spec.requests, enabled, spec.duration, label)
 
     def __call__(self, record: dict[str, Any]) -> None:
+        record.update(self.tag)  # (the same object the run keeps: -o json shows what --records has)
+        if self.secret and self.secret in record.get("error", ""):
+            record["error"] = record["error"].replace(self.secret, "<redacted>")
         line = json.dumps(record)
         if self.file is not None:
             self.file.write(line + "\n")
@@ -230,9 +238,9 @@ class Measured:
     where: dict[str, Any] | None = None  # Ray's actors and hosts
 
 
-def measure(spec: Any, args: BenchArgs, sink: RecordSink, label: str = "") -> Measured:
+def measure(spec: Any, args: BenchArgs, sink: RecordSink, label: str = "", tag: dict[str, Any] | None = None) -> Measured:
     """One load, in this process, in ``--workers`` processes, or on Ray actors."""
-    sink.stage(spec, label)
+    sink.stage(spec, label, tag)
     try:
         if args.ray is not None:
             from .ray_workers import run_on_ray
@@ -285,7 +293,7 @@ def run_bench(args: BenchArgs) -> int:
         from .sweep import run_sweep
 
         return run_sweep(setup)
-    sink = RecordSink(args)
+    sink = RecordSink(args, setup.token)
     try:
         with target(args) as (url, configured):
             spec = setup.spec(url)

@@ -68,7 +68,7 @@ def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[s
     for lanes in lane_counts(args.concurrency or SATURATION_LANES):
         spec = setup.spec(url, concurrency=lanes, rate=None, requests=max(MIN_STAGE, PER_LANE * lanes))
         named = f"{lanes} lane{'' if lanes == 1 else 's'}"
-        run = measure(spec, args, sink, f"saturation, {named} ")
+        run = measure(spec, args, sink, f"saturation, {named} ", {"stage": "saturation", "lanes": lanes})
         rate = saturation_rate(run.records, lanes)
         ramp.append(
             {"concurrency": lanes, "rate": rate, "requests": len(run.records), "ok": sum(r.get("status") == "ok" for r in run.records)}
@@ -95,7 +95,7 @@ def ramp_failure(ramp: list[dict[str, Any]]) -> str:
 def run_sweep(setup: Setup) -> int:
     args = setup.args
     assert args.sweep is not None
-    sink = RecordSink(args)
+    sink = RecordSink(args, setup.token)
     entries = []
     try:
         with target(args) as (url, configured):
@@ -104,7 +104,7 @@ def run_sweep(setup: Setup) -> int:
             rates = sweep_rates(saturation, args.sweep)
             for number, rate in enumerate(rates, 1):
                 spec = setup.spec(url, rate=rate, concurrency=None)
-                run = measure(spec, args, sink, f"rate {number}/{len(rates)} ({rate:.2f} req/s) ")
+                run = measure(spec, args, sink, f"rate {number}/{len(rates)} ({rate:.2f} req/s) ", {"stage": "rate", "rate": rate})
                 summary = build_summary(run, setup, spec, configured)
                 entries.append((rate, summary, run.records))
                 if not args.quiet:
