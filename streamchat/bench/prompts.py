@@ -10,7 +10,6 @@ Llama vocabularies, which is about 4 characters a token, OpenAI's rule of thumb 
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections.abc import Callable
@@ -35,7 +34,7 @@ IGNORE_EOS_DIALECTS = ("openai",)
 
 def user_prompts(texts: list[str], path: str | None, stdin: Any) -> list[Any]:
     """``--prompt`` items, then ``--prompts FILE`` lines (text, or a JSON request a line), else stdin lines."""
-    from ..inputs import read_file_bytes, stdin_has_data
+    from ..inputs import json_object, read_file_bytes, stdin_has_data
 
     items: list[Any] = list(texts)
     if path:
@@ -43,12 +42,7 @@ def user_prompts(texts: list[str], path: str | None, stdin: Any) -> list[Any]:
             if not line.strip():
                 continue
             if line.lstrip().startswith("{"):
-                try:
-                    obj = json.loads(line)
-                except ValueError as exc:
-                    raise UsageError(f"{path}:{number}: invalid JSON: {exc}") from None
-                if not isinstance(obj, dict):
-                    raise UsageError(f"{path}:{number}: expected a JSON object")
+                obj = json_object(line, f"{path}:{number}")
                 obj.pop("type", None)
                 items.append(obj)
             else:
