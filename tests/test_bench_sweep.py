@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import run_cli, run_on_terminal
 
-from streamchat.bench.sweep import lane_counts, saturation_rate, sweep_rates
+from streamchat.bench.sweep import lane_counts, saturation_rate, scaled, sweep_rates
 
 
 def test_saturation_is_the_rate_lanes_are_refilled_at():
@@ -20,6 +20,7 @@ def test_saturation_is_the_rate_lanes_are_refilled_at():
     assert saturation_rate(half_failed, 4) == pytest.approx(saturation_rate(records, 4) / 2)  # failing fast is not fast
     assert saturation_rate(records[:4], 4) is None  # no refill: no rate
     assert sweep_rates(12.0, 3) == [4.0, 8.0, 12.0]
+    assert scaled(10.0, None) and scaled(11.0, 10.0) and not scaled(10.9, 10.0) and not scaled(None, 10.0)
     assert lane_counts(256) == [1, 2, 4, 8, 16, 32, 64, 128, 256] and lane_counts(6) == [1, 2, 4, 6] and lane_counts(1) == [1]
 
 
@@ -41,7 +42,8 @@ def test_a_sweep_writes_one_file_with_every_rate(server):
     lanes = [step["concurrency"] for step in saturation["ramp"]]
     assert lanes[0] == 1 and lanes == sorted(lanes) and set(lanes) <= {1, 2, 3}  # doubling, up to --concurrency
     assert [step["requests"] for step in saturation["ramp"]] == [max(16, 8 * n) for n in lanes]  # 8 a lane, at least 16
-    assert saturation["saturation_rate"] == result["saturation_rate"] == max(step["rate"] for step in saturation["ramp"])
+    picked = [step for step in saturation["ramp"] if step["concurrency"] == saturation["concurrency"]]
+    assert saturation["saturation_rate"] == result["saturation_rate"] == picked[0]["rate"]
     assert saturation["concurrency"] in lanes and len(saturation["records"]) == saturation["requests"]
     assert "highest rate meeting every check" in r.stderr and r.stderr.count("-- rate ") == 2
 

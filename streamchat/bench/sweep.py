@@ -5,7 +5,9 @@ while every lane is busy, the rate at which lanes are refilled is the rate the s
 requests. One lane count alone can miss it both ways (too few lanes leave a batching server idle;
 too many overload a small one), so the lanes double, 1, 2, 4, ... up to ``--concurrency`` (256
 unless given), each for 8 requests a lane (16 at least), and stop when doubling them twice in a
-row gained less than 10 % each time; the saturation rate is the best rate seen. Then K open-loop runs at rates from saturation/K
+row gained less than 10 %. The saturation rate is the rate of the last doubling that still gained
+10 %: past the knee, more lanes may show a little more throughput, but only by holding a queue that
+an open loop at that rate could not keep bounded. Then K open-loop runs at rates from saturation/K
 up to the saturation rate, one after another, each summarised and checked like a single run; the
 highest rate whose checks all pass (every ``--slo`` and ``--max-error-rate``) is the answer. The
 run fails (exit 8) when no rate passes.
@@ -49,6 +51,11 @@ def sweep_rates(saturation: float, count: int) -> list[float]:
     return [saturation * (i + 1) / count for i in range(count)]
 
 
+def scaled(rate: float | None, before: float | None) -> bool:
+    """Did doubling the lanes still raise the completion rate by GAIN (the first rate always counts)?"""
+    return rate is not None and (before is None or rate >= GAIN * before)
+
+
 def lane_counts(most: int) -> list[int]:
     """1, 2, 4, ... and ``most`` itself last."""
     counts = []
@@ -60,7 +67,7 @@ def lane_counts(most: int) -> list[int]:
 
 
 def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[str, float] | None) -> dict[str, Any]:
-    """Closed loops with more and more lanes; the summary of the best, with its records and the whole ramp."""
+    """Closed loops with more and more lanes: the summary of the last one that scaled, its records, and the whole ramp."""
     args = setup.args
     best: dict[str, Any] | None = None
     ramp = []
@@ -77,9 +84,11 @@ def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[s
             shown = f"{rate:.2f} req/s" if rate is not None else "no rate (no request completed)"
             sys.stderr.write(f"streamchat: saturation search: {named}, {shown}\n")
         before = best["saturation_rate"] if best is not None else None
-        if rate is not None and (before is None or rate > before):
+        if scaled(rate, before):
             best = {**build_summary(run, setup, spec, configured), "concurrency": lanes, "saturation_rate": rate, "records": run.records}
-        short = short + 1 if rate is not None and before is not None and rate < GAIN * before else 0
+            short = 0
+        else:
+            short += 1
         if rate is None or short == 2:  # twice: one short step can be noise
             break
     if best is None:
