@@ -45,6 +45,7 @@ def test_a_sweep_writes_one_file_with_every_rate(server):
     picked = [step for step in saturation["ramp"] if step["concurrency"] == saturation["concurrency"]]
     assert saturation["saturation_rate"] == result["saturation_rate"] == picked[0]["rate"]
     assert saturation["concurrency"] in lanes and len(saturation["records"]) == saturation["requests"]
+    assert saturation["capped"] == (saturation["concurrency"] == 3) and ("still scaling at 3 lanes" in r.stderr) == saturation["capped"]
     assert "highest rate meeting every check" in r.stderr and r.stderr.count("-- rate ") == 2
 
 

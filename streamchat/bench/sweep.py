@@ -93,7 +93,12 @@ def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[s
             break
     if best is None:
         raise CheckFailedError("the saturation search completed no request: " + ramp_failure(ramp))
-    return {**best, "ramp": ramp}
+    capped = short == 0 and best["concurrency"] == ramp[-1]["concurrency"]  # still scaling when the lanes ran out
+    if capped and not args.quiet:
+        sys.stderr.write(
+            f"streamchat: warning: still scaling at {best['concurrency']} lanes: the server may take more; give a larger --concurrency\n"
+        )
+    return {**best, "ramp": ramp, "capped": capped}
 
 
 def ramp_failure(ramp: list[dict[str, Any]]) -> str:
