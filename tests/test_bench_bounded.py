@@ -81,6 +81,15 @@ def test_open_loop_and_worker_processes_are_bounded_too():
     assert summary["errors"] == {"incomplete": 4} and len({rec["id"] for rec in summary["records"]}) == 4
 
 
+def test_the_warmup_is_bounded_too():
+    with trickle_server() as url:
+        r, took = _timed(
+            "bench", "--url", url, "--warmup", "2", "--concurrency", "2", "--duration", "0.5", "--grace", "0.5", "-o", "json", "-q"
+        )
+    assert took < 10.0 and r.code == 8  # a warmup window, then the measured one, each about 1 s
+    assert json.loads(r.out)["errors"] == {"incomplete": 2}  # the warmup's requests are not records
+
+
 def test_duration_without_requests_runs_until_the_time_is_up(server):
     r = run_cli("bench", "--url", server.url + "/api/chat/stream", "--duration", "0.5", "--concurrency", "2", "-o", "json", "-q")
     assert r.code == 0, r.stderr

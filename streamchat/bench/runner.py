@@ -185,7 +185,7 @@ class _Load:
         request = spec.prompts[(spec.first_id + index) % len(spec.prompts)]
         timeline = Timeline(intended, time.perf_counter())
         try:
-            if measured and self.end_by is not None:
+            if self.end_by is not None:
                 finished = await self._bounded(request, timeline)
             else:
                 await self._send(request, timeline)
@@ -266,7 +266,10 @@ async def run_load(
     load = _Load(spec, on_record)
     try:
         if spec.warmup:
+            if spec.duration:  # the warmup is bounded as the measured part is: a stalled server cannot hold it
+                load.end_by = time.perf_counter() + spec.duration + spec.grace
             await load.closed_loop(spec.warmup, spec.concurrency or 8, measured=False)
+            load.end_by = None
         if before_measure is not None:
             await before_measure()
         lag: list[float] = []
