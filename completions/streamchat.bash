@@ -22,11 +22,17 @@ _streamchat() {
         "bench|--url") COMPREPLY=(); return ;;
         "bench|--profile") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic responses ollama" -- "$cur")); return ;;
-        "bench|--transport") COMPREPLY=($(compgen -W "sse ws" -- "$cur")); return ;;
+        "bench|--transport") COMPREPLY=($(compgen -W "sse ws socketio" -- "$cur")); return ;;
+        "bench|--auth-scheme") COMPREPLY=($(compgen -W "bearer x-api-key none" -- "$cur")); return ;;
+        "bench|--token") COMPREPLY=(); return ;;
         "bench|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|-H"|"bench|--header") COMPREPLY=(); return ;;
+        "bench|--connect-timeout") COMPREPLY=(); return ;;
+        "bench|--read-timeout") COMPREPLY=(); return ;;
+        "bench|--cacert") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|-m"|"bench|--model") COMPREPLY=(); return ;;
         "bench|--max-tokens") COMPREPLY=(); return ;;
+        "bench|-p"|"bench|--param") COMPREPLY=(); return ;;
         "bench|--requests") COMPREPLY=(); return ;;
         "bench|--concurrency") COMPREPLY=(); return ;;
         "bench|--workers") COMPREPLY=(); return ;;
@@ -34,12 +40,18 @@ _streamchat() {
         "bench|--rate") COMPREPLY=(); return ;;
         "bench|--arrival") COMPREPLY=($(compgen -W "poisson constant" -- "$cur")); return ;;
         "bench|--duration") COMPREPLY=(); return ;;
+        "bench|--grace") COMPREPLY=(); return ;;
         "bench|--warmup") COMPREPLY=(); return ;;
+        "bench|--sweep") COMPREPLY=(); return ;;
         "bench|--prompt") COMPREPLY=(); return ;;
         "bench|--prompts") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "bench|--prompt-tokens") COMPREPLY=(); return ;;
+        "bench|--output-tokens") COMPREPLY=(); return ;;
+        "bench|--tokenizer") COMPREPLY=(); return ;;
+        "bench|--slo") COMPREPLY=(); return ;;
+        "bench|--max-error-rate") COMPREPLY=(); return ;;
         "bench|-o"|"bench|--output") COMPREPLY=($(compgen -W "text json ndjson" -- "$cur")); return ;;
         "bench|--records") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "bench|--read-timeout") COMPREPLY=(); return ;;
         "bench|--server-ttft-ms") COMPREPLY=(); return ;;
         "bench|--server-itl-ms") COMPREPLY=(); return ;;
         "bench|--server-tokens") COMPREPLY=(); return ;;
@@ -161,7 +173,7 @@ _streamchat() {
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat config models serve ws-chat" -- "$cur")) ;;
-        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --token-file -H --header -m --model --max-tokens --requests --concurrency --workers --ray --rate --arrival --duration --warmup --prompt --prompts -o --output --records --read-timeout --server-ttft-ms --server-itl-ms --server-tokens --server-workers -q --quiet -h --help compare report" -- "$cur")) ;;
+        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --auth-scheme --token --token-file -H --header --connect-timeout --read-timeout --insecure --cacert -m --model --max-tokens -p --param --requests --concurrency --workers --ray --rate --arrival --duration --grace --warmup --sweep --prompt --prompts --prompt-tokens --output-tokens --tokenizer --slo --max-error-rate -o --output --records -q --quiet --server-ttft-ms --server-itl-ms --server-tokens --server-workers -h --help compare report" -- "$cur")) ;;
         "bench compare") COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")) ;;
         "bench report") COMPREPLY=($(compgen -W "-o --output --title -q --quiet -h --help" -- "$cur")) ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;

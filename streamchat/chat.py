@@ -78,7 +78,7 @@ def run_http_chat(
     from .client.http import open_stream
     from .dialects import get as dialect_named
 
-    method, url, body = dialect_named(target.dialect).build(req, target.url, stream)
+    method, url, body = dialect_named(target.dialect).request(req, target.url, stream)
     opts.headers = {**target.request_headers(), **opts.headers}
     with _reply_scope(renderer, finalize) as reply:
         with open_stream(method, url, opts, body, headers=target.public_headers()) as response:

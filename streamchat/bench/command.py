@@ -1,4 +1,4 @@
-"""What ``streamchat bench`` does, callable without Typer: load, records, summary, self-check."""
+"""What ``streamchat bench`` does, callable without Typer: load, records, summary, checks, self-check."""
 
 from __future__ import annotations
 
@@ -9,73 +9,146 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import CheckFailedError, UsageError
-from .metrics import STAT_KEYS, compare, histogram, summarise
+from .checks import Slo, evaluate, failure, goodput, parse_slo
+from .metrics import describe, summarise
+from .present import Progress, table
 
 LAG_WARN_MS = 5.0
+DEFAULT_REQUESTS = 100
 
 
 @dataclass
 class BenchArgs:
-    url: str | None
-    dialect: str | None
-    transport: str
-    token_file: str | None
-    header: list[str] | None
-    model: str
-    max_tokens: int | None
-    requests: int
-    concurrency: int | None
-    rate: float | None
-    arrival: str
-    duration: float | None
-    warmup: int
-    prompt: list[str] | None
-    prompts: str | None
-    output: str
-    records: str | None
-    read_timeout: float
-    server_ttft_ms: float
-    server_itl_ms: float
-    server_tokens: int
-    server_workers: int
-    quiet: bool
+    """The options of ``streamchat bench``, as plain values (every one has the command line's default)."""
+
+    url: str | None = None
+    dialect: str | None = None
+    transport: str = "sse"
+    token: str | None = None
+    token_file: str | None = None
+    auth_scheme: str | None = None
+    header: list[str] | None = None
+    param: list[str] | None = None
+    model: str = "deepseek/deepseek-chat"
+    max_tokens: int | None = None
+    requests: int | None = None  # None: 100, or no count when --duration is given
+    concurrency: int | None = None
+    rate: float | None = None
+    arrival: str = "poisson"
+    duration: float | None = None
+    grace: float = 30.0
+    warmup: int = 0
+    prompt: list[str] | None = None
+    prompts: str | None = None
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    tokenizer: str | None = None
+    slo: list[str] | None = None
+    max_error_rate: float = 0.0
+    sweep: int | None = None
+    output: str = "text"
+    records: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    insecure: bool = False
+    cacert: str | None = None
+    server_ttft_ms: float = 50.0
+    server_itl_ms: float = 10.0
+    server_tokens: int = 64
+    server_workers: int = 2
+    quiet: bool = False
     workers: int = 1
     profile: str | None = None
     ray: str | None = None
 
 
-def load_prompts(args: BenchArgs) -> list[Any]:
-    from ..inputs import read_file_bytes, stdin_has_data
-    from ..protocol.validation import chat_request
+@dataclass
+class Setup:
+    """Everything checked before the first request: what to send, with which headers, judged how."""
 
-    base = {"model_id": args.model, "max_tokens": args.max_tokens}
-    texts: list[Any] = list(args.prompt or [])
-    if args.prompts:
-        for number, line in enumerate(read_file_bytes(args.prompts, "prompts file").decode("utf-8", "replace").split("\n"), 1):
-            if not line.strip():
-                continue
-            if line.lstrip().startswith("{"):
-                try:
-                    obj = json.loads(line)
-                except ValueError as exc:
-                    raise UsageError(f"{args.prompts}:{number}: invalid JSON: {exc}") from None
-                obj.pop("type", None)
-                texts.append(obj)
-            else:
-                texts.append(line)
-    if not texts and stdin_has_data(getattr(sys.stdin, "buffer", None)):
-        texts = [line for line in sys.stdin.read().split("\n") if line.strip()]
-    if not texts:
-        texts = ["Tell me about streaming."]
-    out = []
-    for item in texts:
-        fields = {**base, **(item if isinstance(item, dict) else {"message": item})}
-        out.append(chat_request({k: v for k, v in fields.items() if v is not None}, f"bad prompt {str(item)[:40]!r}"))
-    return out
+    args: BenchArgs
+    dialect: str
+    prompts: list[Any]
+    headers: dict[str, str]
+    slos: list[Slo] = field(default_factory=list)
+    token: str | None = None
+
+    def spec(self, url: str, **changes: Any) -> Any:
+        from .runner import LoadSpec
+
+        args = self.args
+        requests = args.requests if args.requests is not None else (None if args.duration else DEFAULT_REQUESTS)
+        spec = LoadSpec(
+            url,
+            dialect=self.dialect,
+            transport=args.transport,
+            requests=requests,
+            concurrency=args.concurrency if args.concurrency is not None else (None if args.rate else 8),
+            rate=args.rate,
+            arrival=args.arrival,
+            duration=args.duration,
+            grace=args.grace,
+            warmup=args.warmup,
+            prompts=self.prompts,
+            headers=self.headers,
+            read_timeout=args.read_timeout,
+            connect_timeout=args.connect_timeout,
+            insecure=args.insecure,
+            cacert=args.cacert,
+        )
+        return replace(spec, **changes)
+
+
+def prepare(args: BenchArgs) -> Setup:
+    """Options into a Setup; every usage error (exit 2) is raised here, before anything is sent."""
+    from ..chat import ChatTarget
+    from ..connection import check_url, parse_headers, profile_connection, resolve_token
+    from ..dialects import get as dialect_named
+    from ..dialects import infer
+    from ..env import Environment
+    from ..params import parse_params
+    from .prompts import build_prompts, user_prompts
+
+    env = Environment()
+    if args.url is not None:
+        check_url(args.url, ("http", "https", "ws", "wss") if args.transport == "ws" else ("http", "https"))
+    if args.sweep is not None and args.rate is not None:
+        raise UsageError("--sweep chooses the rates itself: leave --rate out")
+    if args.cacert is not None:
+        from ..client.tls import client_context
+
+        if not os.path.isfile(args.cacert):
+            raise UsageError(f"--cacert {args.cacert!r} is not a file")
+        client_context(args.insecure, args.cacert)  # a file that is no CA bundle: exit 2 now, not a failed request each
+    slos = [parse_slo(text) for text in args.slo or []]
+    dialect = args.dialect or (infer(args.url).name if args.url else "streamchat")
+    profile = profile_connection(args.profile)
+    token = resolve_token(
+        env,
+        lambda line: None if args.quiet else print(line, file=sys.stderr),
+        token=args.token,
+        token_file=args.token_file,
+        token_command=profile.token_command,
+        token_command_source=profile.token_command_source,
+    )
+    headers = parse_headers(profile.headers + list(args.header or []))
+    scheme = args.auth_scheme or dialect_named(dialect).auth_scheme
+    auth = ChatTarget(args.url or "", dialect, token, scheme, headers).request_headers()
+    prompts = build_prompts(
+        items=user_prompts(list(args.prompt or []), args.prompts, env.stdin),
+        model=args.model,
+        max_tokens=args.max_tokens,
+        dialect=dialect,
+        params=parse_params(list(args.param or []), env),
+        prompt_tokens=args.prompt_tokens,
+        output_tokens=args.output_tokens,
+        tokenizer=args.tokenizer,
+    )
+    return Setup(args, dialect, prompts, auth, slos, token)
 
 
 @contextlib.contextmanager
@@ -87,11 +160,11 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
     if args.url is not None:
         yield args.url, None
         return
-    path = "/api/chat/ws" if args.transport == "ws" else "/api/chat/stream"
+    path = {"ws": "/api/chat/ws", "socketio": ""}.get(args.transport, "/api/chat/stream")
     options = {
         "--ttft-ms": args.server_ttft_ms,
         "--itl-ms": args.server_itl_ms,
-        "--reply-tokens": args.server_tokens,
+        "--reply-tokens": max(args.server_tokens, args.output_tokens or 0),  # --output-tokens M: replies as long as asked
         "--workers": args.server_workers,
     }
     with serve_process(options) as base:
@@ -119,81 +192,132 @@ def serve_process(options: dict[str, object]) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def run_bench(args: BenchArgs) -> int:
-    from ..cli.resolve import ChatArgs, parse_headers, resolve_token
-    from ..dialects import infer
-    from ..env import Environment
-    from .runner import LoadSpec
+class RecordSink:
+    """Where each finished request's record goes: ``--records``, ``-o ndjson``, the progress bar."""
 
-    if args.ray is not None:
-        from .ray_workers import import_ray
+    def __init__(self, args: BenchArgs, secret: str | None = None) -> None:
+        self.args = args
+        self.secret = secret  # the token: never written, even when a server quotes it in an error
+        self.tag: dict[str, Any] = {}
+        self.file = None
+        if args.records:
+            try:
+                self.file = open(args.records, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            except OSError as exc:
+                raise UsageError(f"cannot write --records {args.records!r}: {exc.strerror or exc}") from exc
+        self.progress = Progress(None, False)
 
-        import_ray()  # no Ray: say so before starting anything
-    prompts = load_prompts(args)
-    # The token and headers resolve as chat's do: --token-file, STREAMCHAT_TOKEN, the profile's token_command.
-    connection = ChatArgs.from_locals({"token_file": args.token_file, "header": args.header, "profile": args.profile})
-    token = resolve_token(connection, Environment(), lambda line: print(line, file=sys.stderr))
-    headers = dict(parse_headers(connection.header))
-    if token:
-        headers.setdefault("Authorization", f"Bearer {token}")
-    concurrency = args.concurrency if args.concurrency is not None else (None if args.rate else 8)
-    record_file = open(args.records, "w", encoding="utf-8") if args.records else None  # noqa: SIM115
-    progress = Progress(args.requests, enabled=not args.quiet and sys.stderr.isatty())
+    def stage(self, spec: Any, label: str = "", tag: dict[str, Any] | None = None) -> None:
+        """A new load begins: its progress bar, and fields every record of it carries (a sweep's stage)."""
+        self.tag = tag or {}
+        self.progress.close()
+        enabled = not self.args.quiet and sys.stderr.isatty()
+        self.progress = Progress(spec.requests, enabled, spec.duration, label)
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        record.update(self.tag)  # (the same object the run keeps: -o json shows what --records has)
+        if self.secret and self.secret in record.get("error", ""):
+            record["error"] = record["error"].replace(self.secret, "<redacted>")
+        line = json.dumps(record)
+        if self.file is not None:
+            self.file.write(line + "\n")
+        if self.args.output == "ndjson":
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        self.progress.update(record)
+
+    def close(self) -> None:
+        self.progress.close()
+        if self.file is not None:
+            self.file.close()
+
+
+@dataclass
+class Measured:
+    records: list[dict[str, Any]]
+    wall: float
+    lag: list[float]
+    where: dict[str, Any] | None = None  # Ray's actors and hosts
+
+
+def measure(spec: Any, args: BenchArgs, sink: RecordSink, label: str = "", tag: dict[str, Any] | None = None) -> Measured:
+    """One load, in this process, in ``--workers`` processes, or on Ray actors."""
+    sink.stage(spec, label, tag)
     try:
-        with target(args) as (url, configured):
-            spec = LoadSpec(
-                url,
-                args.dialect or infer(url).name,
-                args.transport,
-                args.requests,
-                concurrency,
-                args.rate,
-                args.arrival,
-                args.duration,
-                args.warmup,
-                prompts,
-                headers,
-                args.read_timeout,
-            )
+        if args.ray is not None:
+            from .ray_workers import run_on_ray
 
-            def on_record(record: dict[str, Any]) -> None:
-                line = json.dumps(record)
-                if record_file is not None:
-                    record_file.write(line + "\n")
-                if args.output == "ndjson":
-                    sys.stdout.write(line + "\n")
-                    sys.stdout.flush()
-                progress.update(record)
-
-            where = None
-            if args.ray is not None:
-                from .ray_workers import run_on_ray
-
-                records, wall, lag, where = run_on_ray(spec, args.ray, args.workers, on_record)
-            else:
-                records, wall, lag = asyncio.run(execute(spec, args.workers, on_record))
+            records, wall, lag, where = run_on_ray(spec, args.ray, args.workers, sink)
+            return Measured(records, wall, lag, where)
+        records, wall, lag = asyncio.run(execute(spec, args.workers, sink))
+        return Measured(records, wall, lag)
     finally:
-        progress.close()
-        if record_file is not None:
-            record_file.close()
-    summary = summarise(records, wall)
-    summary["client_loop_lag_ms"] = _lag(lag)
+        sink.progress.close()
+
+
+def build_summary(run: Measured, setup: Setup, spec: Any, configured: dict[str, float] | None = None) -> dict[str, Any]:
+    """The summary of one load: statistics, goodput, tokens asked for and received, checks."""
+    args = setup.args
+    summary = summarise(run.records, run.wall)
+    summary["goodput"] = goodput(run.records, setup.slos, run.wall)
+    if setup.slos:
+        summary["slos"] = [slo.name for slo in setup.slos]
+    summary["client_loop_lag_ms"] = _lag(run.lag)
     summary["workers"] = args.workers
-    if where is not None:
-        summary["ray"] = where
-        summary["workers"] = where["actors"]
-    if args.rate:
-        summary["target_rate"] = args.rate
-        summary["achieved_rate"] = achieved_rate(records)
+    if run.where is not None:
+        summary["ray"] = run.where
+        summary["workers"] = run.where["actors"]
+    if spec.rate:
+        summary["target_rate"] = spec.rate
+        summary["achieved_rate"] = achieved_rate(run.records)
+    if args.prompt_tokens is not None or args.output_tokens is not None:
+        ok = [r for r in run.records if r.get("status") == "ok"]
+        summary["requested_tokens"] = {"prompt": args.prompt_tokens, "output": args.output_tokens}
+        summary["received_tokens"] = {
+            "prompt": _range([r["input_tokens"] for r in ok if r.get("input_tokens") is not None]),
+            "output": _range([r["output_tokens"] for r in ok if r.get("output_tokens") is not None]),
+        }
     if configured is not None:
         summary["self_check"] = {
             key: {"configured": value, "measured_minus_configured": _minus(summary.get(key), value)} for key, value in configured.items()
         }
-    if args.output in ("json", "ndjson"):
-        sys.stdout.write(json.dumps(summary) + "\n")
+    summary["checks"] = evaluate(summary, setup.slos, args.max_error_rate)
+    return summary
+
+
+def run_bench(args: BenchArgs) -> int:
+    if args.ray is not None:
+        from .ray_workers import import_ray
+
+        import_ray()  # no Ray: say so before starting anything
+    setup = prepare(args)
+    if args.sweep is not None:
+        from .sweep import run_sweep
+
+        return run_sweep(setup)
+    sink = RecordSink(args, setup.token)
+    try:
+        with target(args) as (url, configured):
+            spec = setup.spec(url)
+            run = measure(spec, args, sink)
+    finally:
+        sink.close()
+    summary = build_summary(run, setup, spec, configured)
+    if args.output == "json":
+        write_json({**summary, "records": run.records})
+    elif args.output == "ndjson":
+        write_json(summary)
     if not args.quiet:
-        sys.stderr.write(table(summary, [r["ttft_ms"] for r in records if r.get("ttft_ms") is not None]))
+        sys.stderr.write(table(summary, [r["ttft_ms"] for r in run.records if r.get("ttft_ms") is not None]))
+    reason = failure(summary, summary["checks"])
+    if reason is not None:
+        raise CheckFailedError(reason)
     return 0
+
+
+def write_json(value: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(value) + "\n")
+    sys.stdout.flush()
 
 
 def achieved_rate(records: list[dict[str, Any]]) -> float | None:
@@ -214,43 +338,13 @@ async def execute(spec: Any, workers: int, on_record: Any) -> tuple[list[dict[st
     return await run_processes(split(spec, workers), on_record)
 
 
-class Progress:
-    """A one-line progress bar on stderr (terminals only), redrawn at most ten times a second."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = max(total, 1)
-        self.enabled = enabled
-        self.done = 0
-        self.failed = 0
-        self._drawn = 0.0
-
-    def update(self, record: dict[str, Any]) -> None:
-        self.done += 1
-        self.failed += record.get("status") != "ok"
-        if not self.enabled:
-            return
-        import time
-
-        now = time.monotonic()
-        if now - self._drawn < 0.1 and self.done < self.total:
-            return
-        self._drawn = now
-        filled = int(self.WIDTH * min(self.done, self.total) / self.total)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        sys.stderr.write(f"\r\x1b[2K[{bar}] {self.done}/{self.total} requests, {self.failed} failed")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled and self._drawn:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
+def _range(values: list[int]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"mean": sum(values) / len(values), "min": min(values), "max": max(values)}
 
 
 def _lag(samples: list[float]) -> dict[str, Any]:
-    from .metrics import describe
-
     stats = describe(samples) or {}
     warn = bool(stats) and stats.get("p99", 0.0) > LAG_WARN_MS
     return {**stats, "warning": warn}
@@ -260,69 +354,3 @@ def _minus(stats: dict[str, float] | None, configured: float) -> dict[str, float
     if not stats:
         return None
     return {k: stats[k] - configured for k in ("mean", "p50", "p95", "p99")}
-
-
-def table(summary: dict[str, Any], ttfts: list[float] | None = None) -> str:
-    lines = [
-        f"requests: {summary['ok']} ok, {summary['failed']} failed {summary['errors'] or ''}".rstrip(),
-        f"throughput: {summary['requests_per_s'] or 0:.2f} req/s, {summary['output_tokens_per_s'] or 0:.1f} output tokens/s over {summary['wall_s']:.2f} s",
-    ]
-    if summary.get("ray"):
-        ray = summary["ray"]
-        failed = f", {ray['failed_actors']} failed" if ray["failed_actors"] else ""
-        lines.append(f"ray: {ray['actors']} actors on {ray['hosts']} host{'s' if ray['hosts'] != 1 else ''}{failed} ({ray['address']})")
-    if summary.get("target_rate"):
-        lines.append(f"rate: {summary['achieved_rate'] or 0:.2f} req/s achieved of {summary['target_rate']:g} targeted")
-    lines.append(f"{'ms':<16}" + "".join(f"{k:>9}" for k in STAT_KEYS))
-    for key in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "schedule_lag_ms"):
-        stats = summary.get(key)
-        if stats:
-            lines.append(f"{key:<16}" + "".join(f"{stats[k]:>9.1f}" for k in STAT_KEYS))
-    if ttfts:
-        lines.append("ttft_ms histogram:")
-        lines += [f"  {low:>9.1f} – {high:<9.1f} {bar} {count}" for low, high, count, bar in histogram_rows(ttfts)]
-    lag = summary.get("client_loop_lag_ms") or {}
-    if lag.get("warning"):
-        lines.append(f"warning: the client's event loop lagged (p99 {lag['p99']:.1f} ms): latencies include client overhead")
-    check = summary.get("self_check")
-    if check:
-        for key, value in check.items():
-            diff = value["measured_minus_configured"]
-            if diff:
-                lines.append(f"self-check {key}: measured − configured = mean {diff['mean']:+.1f} ms, p95 {diff['p95']:+.1f} ms")
-    return "".join("streamchat: " + line + "\n" for line in lines)
-
-
-def histogram_rows(values: list[float], bins: int = 8, width: int = 30) -> list[tuple[float, float, int, str]]:
-    counts = histogram(values, bins)
-    top = max(count for _, _, count in counts) or 1
-    return [(low, high, count, "█" * max(1 if count else 0, round(width * count / top))) for low, high, count in counts]
-
-
-def compare_files(base_path: str, new_path: str, threshold: float) -> int:
-    def load(path: str) -> dict[str, Any]:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path!r}: {exc.strerror or exc}") from exc
-        for line in reversed(text.strip().split("\n")):  # a summary, or ndjson ending with one
-            try:
-                value = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(value, dict) and "requests" in value and "ok" in value:
-                return value
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if not isinstance(value, dict) or "ok" not in value:
-            raise UsageError(f"{path}: not a bench summary (bench -o json)")
-        return value
-
-    regressions = compare(load(base_path), load(new_path), threshold)
-    if regressions:
-        raise CheckFailedError("regression: " + "; ".join(regressions))
-    print(f"streamchat: no regression beyond {threshold:g} %", file=sys.stderr)
-    return 0

@@ -10,11 +10,13 @@ busy to measure well. Warmup requests run first and stay out of the records and 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import socket
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +25,15 @@ from ..client.http import endpoint_of
 from ..client.redirects import REDIRECT_STATUSES, Hop, next_hop
 from ..dialects import get as dialect_named
 from ..dialects.streamchat import ws_frame
-from ..errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, StreamchatError, StreamTimeoutError
+from ..errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, ServerReportedError, StreamchatError, StreamTimeoutError
 from ..protocol.body import ReplyDecoder
 from ..protocol.http1 import ResponseHead, encode_request
 from ..protocol.normalize import Normalizer
 from ..protocol.requests import ChatRequest
 from .http1 import ConnectionPool
+from .timeline import Timeline, take
 
-_TOKEN_EVENTS = ("content", "reasoning")
+INCOMPLETE = "incomplete"  # still running when --duration + --grace ran out
 
 
 @dataclass
@@ -39,19 +42,20 @@ class LoadSpec:
 
     url: str
     dialect: str = "streamchat"
-    transport: str = "sse"
-    requests: int = 100
+    transport: str = "sse"  # sse, ws (a WebSocket a request) or socketio (Open WebUI's channel, a socket a request)
+    requests: int | None = 100  # None: no count, --duration ends the run
     concurrency: int | None = 8  # None with --rate: no cap on requests in flight
     rate: float | None = None
     arrival: str = "poisson"
-    duration: float | None = None
+    duration: float | None = None  # stop sending after this; requests still running at duration + grace are ended
+    grace: float = 30.0
     warmup: int = 0
     prompts: list[ChatRequest] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     read_timeout: float = 60.0
     connect_timeout: float = 10.0
-    insecure: bool = False
-    cacert: str | None = None
+    insecure: bool = False  # TLS: no certificate verification
+    cacert: str | None = None  # TLS: this CA bundle instead of the system's
     seed: int = 0
     first_id: int = 0  # this share's first record id (workers hold disjoint blocks)
     phase: float = 0.0  # seconds before this share's first arrival (constant arrivals across workers)
@@ -69,68 +73,23 @@ class LoadSpec:
 
 
 def _error_kind(exc: BaseException) -> str:
-    """A failure's kind, in the words a failed ``chat`` uses for its ``error.code``."""
+    """A failed request's kind, the same words whichever transport failed and the same a failed ``chat``
+    gives as its ``error.code``: connect_failed, connection_lost, timeout, http_NNN, protocol_error, ..."""
+    if isinstance(exc, ServerReportedError):
+        return "server_error"
     if isinstance(exc, StreamchatError):
         return exc.code
+    status = getattr(getattr(exc, "response", None), "status_code", None)  # a refused WebSocket handshake
+    if isinstance(status, int):
+        return f"http_{status}"
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timeout"
-    if isinstance(exc, ConnectionRefusedError | socket.gaierror):
+    ssl = sys.modules.get("ssl")
+    if isinstance(exc, ConnectionRefusedError | socket.gaierror) or (ssl is not None and isinstance(exc, ssl.SSLError)):
         return "connect_failed"
     if isinstance(exc, OSError):
         return "connection_lost"
     return "protocol_error"
-
-
-class Timeline:
-    """One request's timestamps: send, then every token event (perf_counter seconds)."""
-
-    def __init__(self, intended: float, sent: float) -> None:
-        self.intended = intended
-        self.sent = sent
-        self.tokens: list[float] = []
-        self.usage_tokens: int | None = None
-        self.error: str | None = None
-        self.done = False
-        self.end = sent
-
-    def record(self, status: str) -> dict[str, Any]:
-        from .metrics import tpot_ms
-
-        out: dict[str, Any] = {"status": status, "schedule_lag_ms": (self.sent - self.intended) * 1000.0}
-        if status != "ok":
-            if self.error:
-                out["error"] = self.error
-            return out
-        ttft = (self.tokens[0] - self.sent) * 1000.0 if self.tokens else None
-        e2e = (self.end - self.sent) * 1000.0
-        count = self.usage_tokens if self.usage_tokens is not None else len(self.tokens)
-        out.update(
-            ttft_ms=ttft,
-            ttft_from_intended_ms=None if ttft is None else ttft + out["schedule_lag_ms"],
-            itl_ms=[(b - a) * 1000.0 for a, b in zip(self.tokens, self.tokens[1:], strict=False)],
-            e2e_ms=e2e,
-            output_tokens=count,
-            tokens_source="usage" if self.usage_tokens is not None else "events",
-            tpot_ms=None if ttft is None else tpot_ms(e2e, ttft, count),
-        )
-        return out
-
-
-def _take(timeline: Timeline, events: list[Any], now: float) -> bool:
-    """Fold events into the timeline; True at the end of the reply."""
-    for event in events:
-        kind = event.type
-        if kind in _TOKEN_EVENTS:
-            timeline.tokens.append(now)
-        elif kind == "usage":
-            timeline.usage_tokens = event.output_tokens
-        elif kind == "error":
-            timeline.error = event.message
-            return True
-        elif kind == "done":
-            timeline.done = True
-            return True
-    return False
 
 
 class _TimelineSink:
@@ -146,14 +105,14 @@ class _TimelineSink:
 
     def body(self, payload: bytes, now: float) -> bool:
         events, ended = self.decoder.feed(payload)  # type: ignore[union-attr]
-        if _take(self.timeline, events, now) or ended:
+        if take(self.timeline, events, now) or ended:
             self.timeline.end = now
             return True
         return False
 
     def end(self, now: float) -> None:
         self.timeline.end = now
-        _take(self.timeline, self.decoder.close(), now)  # type: ignore[union-attr]
+        take(self.timeline, self.decoder.close(), now)  # type: ignore[union-attr]
 
     def complete_after_cut(self, now: float) -> bool:
         """The connection failed mid-body: True if the reply had ended anyway (a finish reason)."""
@@ -161,13 +120,18 @@ class _TimelineSink:
         if done is None:
             return False
         self.timeline.end = now
-        _take(self.timeline, [done], now)
+        take(self.timeline, [done], now)
         return True
 
 
 async def _sse_request(pools: Pools, spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
-    method, url, body = dialect_named(spec.dialect).build(request, spec.url, True)
-    public = {"Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "streamchat-bench"}
+    method, url, body = dialect_named(spec.dialect).request(request, spec.url, True)
+    public = {
+        "Accept": "text/event-stream",
+        "Accept-Encoding": "identity",
+        "User-Agent": "streamchat-bench",
+        **dialect_named(spec.dialect).headers,
+    }
     payload = None
     if body is not None:
         payload = json.dumps(body).encode()
@@ -229,18 +193,20 @@ class Pools:
             pool.close()
 
 
-async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline) -> None:
+async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline, tls: Any) -> None:
     from websockets.asyncio.client import connect
 
     from ..client.ws import to_ws_url
 
     normalizer = Normalizer("streamchat")
-    async with connect(to_ws_url(spec.url), additional_headers=spec.headers, max_size=None, open_timeout=spec.connect_timeout) as ws:
+    # A short close timeout: a server that never answers the close must not hold the lane (or the end of the run).
+    options = {"max_size": None, "open_timeout": spec.connect_timeout, "close_timeout": 1.0, "ssl": tls}
+    async with connect(to_ws_url(spec.url), additional_headers=spec.headers, **options) as ws:
         await ws.send(json.dumps(ws_frame(request)))
         while True:
             text = await asyncio.wait_for(ws.recv(), spec.read_timeout)
             now = time.perf_counter()
-            if _take(timeline, normalizer.data(text if isinstance(text, str) else text.decode()), now):
+            if take(timeline, normalizer.data(text if isinstance(text, str) else text.decode()), now):
                 timeline.end = now
                 return
 
@@ -252,6 +218,10 @@ async def _loop_lag(samples: list[float], stop: asyncio.Event, period: float = 0
         samples.append((time.perf_counter() - start - period) * 1000.0)
 
 
+def _indices(count: int | None) -> Iterator[int]:
+    return itertools.count() if count is None else iter(range(count))
+
+
 class _Load:
     """Runs requests for one spec; each finished measured request becomes a record."""
 
@@ -260,22 +230,55 @@ class _Load:
         self.on_record = on_record
         self.records: list[dict[str, Any]] = []
         self.pools = None
-        if spec.transport != "ws":
+        if spec.transport == "sse":
             endpoint_of(spec.url)  # a URL that is not http(s) is refused before anything starts
             self.pools = Pools(spec)
-        self.deadline: float | None = None
+        self.tls = None
+        if spec.transport == "ws" and spec.url.split(":", 1)[0].lower() in ("https", "wss"):
+            from ..client.tls import client_context
+
+            self.tls = client_context(spec.insecure, spec.cacert)
+        self.deadline: float | None = None  # no request starts after this
+        self.end_by: float | None = None  # requests still running now are ended
         self.start = time.perf_counter()  # of the measured part: records' start_s count from here
+
+    def _send(self, request: ChatRequest, timeline: Timeline) -> Awaitable[None]:
+        if self.pools is not None:
+            return _sse_request(self.pools, self.spec, request, timeline)
+        if self.spec.transport == "socketio":
+            from .openwebui import socketio_request
+
+            return socketio_request(self.spec, request, timeline)
+        return _ws_request(self.spec, request, timeline, self.tls)
+
+    async def _bounded(self, request: ChatRequest, timeline: Timeline) -> bool:
+        """The exchange, ended at ``end_by``; False when it was still running then."""
+        task = asyncio.ensure_future(self._send(request, timeline))
+        assert self.end_by is not None
+        done, _ = await asyncio.wait((task,), timeout=max(self.end_by - time.perf_counter(), 0.0))
+        if done:
+            task.result()
+            return True
+        task.cancel()
+        await asyncio.wait((task,), timeout=1.0)  # time to drop its connection
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # (nothing left to report)
+        return False
 
     async def one(self, index: int, intended: float, measured: bool) -> None:
         spec = self.spec
         request = spec.prompts[(spec.first_id + index) % len(spec.prompts)]
         timeline = Timeline(intended, time.perf_counter())
         try:
-            if self.pools is None:
-                await _ws_request(spec, request, timeline)
+            if self.end_by is not None:
+                finished = await self._bounded(request, timeline)
             else:
-                await _sse_request(self.pools, spec, request, timeline)
-            status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
+                await self._send(request, timeline)
+                finished = True
+            if not finished:
+                status = INCOMPLETE
+                timeline.error = "still running when --duration and --grace were over"
+            else:
+                status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
         except Exception as exc:  # noqa: BLE001 - every failure is a counted kind, never a crash
             text = str(exc)
             status = text if text.startswith("http_") else _error_kind(exc)
@@ -289,9 +292,9 @@ class _Load:
     def _expired(self) -> bool:
         return self.deadline is not None and time.perf_counter() >= self.deadline
 
-    async def closed_loop(self, count: int, concurrency: int, measured: bool) -> None:
+    async def closed_loop(self, count: int | None, concurrency: int, measured: bool) -> None:
         """``concurrency`` lanes; a lane's next request is intended the moment its last one ended."""
-        indices = iter(range(count))
+        indices = _indices(count)
 
         async def lane() -> None:
             intended = time.perf_counter()
@@ -301,9 +304,9 @@ class _Load:
                 await self.one(index, intended, measured)
                 intended = time.perf_counter()
 
-        await asyncio.gather(*(lane() for _ in range(min(concurrency, count))))
+        await asyncio.gather(*(lane() for _ in range(concurrency if count is None else min(concurrency, count))))
 
-    async def open_loop(self, count: int, rate: float, start: float) -> None:
+    async def open_loop(self, count: int | None, rate: float, start: float) -> None:
         """Arrivals at intended times; a request waiting for a free slot keeps its intended time."""
         spec = self.spec
         rng = random.Random(spec.seed)
@@ -319,7 +322,7 @@ class _Load:
                     await self.one(index, intended, True)
 
         offset = spec.phase
-        for index in range(count):
+        for index in _indices(count):
             if index:
                 offset += rng.expovariate(rate) if spec.arrival == "poisson" else 1.0 / rate
             intended = start + offset
@@ -347,14 +350,19 @@ async def run_load(
     load = _Load(spec, on_record)
     try:
         if spec.warmup:
+            if spec.duration:  # the warmup is bounded as the measured part is: a stalled server cannot hold it
+                load.end_by = time.perf_counter() + spec.duration + spec.grace
             await load.closed_loop(spec.warmup, spec.concurrency or 8, measured=False)
+            load.end_by = None
         if before_measure is not None:
             await before_measure()
         lag: list[float] = []
         stop = asyncio.Event()
         probe = asyncio.ensure_future(_loop_lag(lag, stop))
         start = load.start = time.perf_counter()
-        load.deadline = start + spec.duration if spec.duration else None
+        if spec.duration:
+            load.deadline = start + spec.duration
+            load.end_by = load.deadline + spec.grace
         if spec.rate:
             await load.open_loop(spec.requests, spec.rate, start)
         else:

@@ -28,12 +28,16 @@ def _shares(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
+# An unbounded share (no --requests, only --duration) numbers its records from its own block of ids.
+UNBOUNDED_BLOCK = 10**9
+
+
 def split(spec: LoadSpec, workers: int) -> list[LoadSpec]:
     """``workers`` disjoint shares of ``spec`` that together are the same load."""
     if spec.concurrency and not spec.rate:
         workers = min(workers, spec.concurrency)  # a lane is the smallest unit of a closed loop
-    workers = max(1, min(workers, spec.requests))
-    requests = _shares(spec.requests, workers)
+    workers = max(1, workers if spec.requests is None else min(workers, spec.requests))
+    requests: list[int | None] = [None] * workers if spec.requests is None else list(_shares(spec.requests, workers))
     warmups = _shares(spec.warmup, workers)
     lanes = _shares(spec.concurrency, workers) if spec.concurrency else [None] * workers
     shares = []
@@ -52,8 +56,9 @@ def split(spec: LoadSpec, workers: int) -> list[LoadSpec]:
                 first_id=first,
             )
         )
-        first += requests[i]
-    return [share for share in shares if share.requests]
+        size = requests[i]
+        first += UNBOUNDED_BLOCK if size is None else size
+    return [share for share in shares if share.requests is None or share.requests]
 
 
 @dataclass
@@ -68,6 +73,8 @@ class ShareResult:
 def missing_records(spec: LoadSpec, got: list[dict[str, Any]], reason: str) -> list[dict[str, Any]]:
     """A failed worker's requests that never reported: counted as failed, never silently dropped."""
     seen = {r["id"] for r in got}
+    if spec.requests is None:  # an unbounded share: how many it would have sent is unknown, its failure is not
+        return [{"id": max(seen, default=spec.first_id - 1) + 1, "status": WORKER_FAILED, "error": reason}]
     return [
         {"id": i, "status": WORKER_FAILED, "error": reason} for i in range(spec.first_id, spec.first_id + spec.requests) if i not in seen
     ]

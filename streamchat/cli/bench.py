@@ -19,9 +19,14 @@ Examples:
 
   streamchat bench --requests 50 --concurrency 8              # the built-in server: a self-check
   streamchat bench --url http://127.0.0.1:8000/v1/chat/completions -m m --rate 20 --duration 30 -o json > new.json
+  streamchat bench --url "$URL" -m m --slo 'ttft_p95<=500' --max-error-rate 1     # a CI gate: exit 8 when it fails
+  streamchat bench --url "$URL" -m m --prompt-tokens 256 --output-tokens 128 --sweep 5 -o json > sweep.json
   streamchat bench compare base.json new.json --threshold 10
   streamchat bench --ray auto --workers 16 --url "$SERVER_URL" -m m --concurrency 512
 """
+LOAD = "Load"
+CHECKS = "Checks (exit 8 when one fails)"
+SERVER = "Built-in server (no --url)"
 
 
 @bench_app.callback(invoke_without_command=True, epilog=EXAMPLES)
@@ -30,45 +35,129 @@ def bench(
     url: o.Url = None,
     profile: o.Profile = None,
     dialect: o.Dialect = None,
-    transport: Annotated[Literal["sse", "ws"], typer.Option("--transport", help="sse, or ws (one WebSocket a request).")] = "sse",
+    transport: Annotated[
+        Literal["sse", "ws", "socketio"],
+        typer.Option(
+            "--transport",
+            help="sse, ws (one WebSocket a request), or socketio (Open WebUI's channel; --url is its base URL).",
+            rich_help_panel=o.CONN,
+        ),
+    ] = "sse",
+    auth_scheme: o.AuthScheme = None,
+    token: o.Token = None,
     token_file: o.TokenFile = None,
     header: o.Header = None,
+    connect_timeout: o.ConnectTimeout = 10.0,
+    read_timeout: o.ReadTimeout = 60.0,
+    insecure: o.Insecure = False,
+    cacert: o.CACert = None,
     model: o.Model = "deepseek/deepseek-chat",
     max_tokens: o.MaxTokens = None,
-    requests: Annotated[int, typer.Option("--requests", min=1, help="Measured requests.")] = 100,
-    concurrency: Annotated[
-        Optional[int], typer.Option("--concurrency", min=1, help="Requests in flight at most [default: 8; no cap with --rate].")
+    param: o.Param = None,
+    requests: Annotated[
+        Optional[int],
+        typer.Option("--requests", min=1, help="Measured requests [default: 100; no count with --duration].", rich_help_panel=LOAD),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Processes sharing the load; records merge exactly.")] = 1,
+    concurrency: Annotated[
+        Optional[int],
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="Requests in flight at most [default: 8; no cap with --rate; --sweep tries up to 256 lanes].",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=256, help="Processes sharing the load; records merge exactly.", rich_help_panel=LOAD)
+    ] = 1,
     ray: Annotated[
         Optional[str],
         typer.Option(
             "--ray",
             help="Run the workers as Ray actors: local (a Ray instance for this run), auto (this host's cluster) or an address; "
             "--workers = actors [default: one a CPU]. Needs streamchat[ray].",
+            rich_help_panel=LOAD,
         ),
     ] = None,
     rate: Annotated[
-        Optional[float], typer.Option("--rate", min=0.001, help="Send R requests/s (open loop) instead of back to back.")
+        Optional[float],
+        typer.Option("--rate", min=0.001, help="Send R requests/s (open loop) instead of back to back.", rich_help_panel=LOAD),
     ] = None,
-    arrival: Annotated[Literal["poisson", "constant"], typer.Option("--arrival", help="Arrivals for --rate.")] = "poisson",
-    duration: Annotated[Optional[float], typer.Option("--duration", min=0.001, help="Stop sending after S seconds.")] = None,
-    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Requests sent first and not counted.")] = 0,
-    prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="A prompt (repeatable).")] = None,
-    prompts: Annotated[Optional[str], typer.Option("--prompts", help="Prompts file: text lines or JSONL requests.")] = None,
+    arrival: Annotated[
+        Literal["poisson", "constant"], typer.Option("--arrival", help="Arrivals for --rate.", rich_help_panel=LOAD)
+    ] = "poisson",
+    duration: Annotated[
+        Optional[float],
+        typer.Option(
+            "--duration", min=0.001, help="Stop sending after S seconds; end what still runs at S + --grace.", rich_help_panel=LOAD
+        ),
+    ] = None,
+    grace: Annotated[
+        float,
+        typer.Option(
+            "--grace", min=0, help="Seconds after --duration before running requests are ended (incomplete).", rich_help_panel=LOAD
+        ),
+    ] = 30.0,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Requests sent first and not counted.", rich_help_panel=LOAD)] = 0,
+    sweep: Annotated[
+        Optional[int],
+        typer.Option(
+            "--sweep",
+            min=1,
+            max=100,
+            help="Find the saturation rate, then run K rates up to it; report the best meeting every --slo.",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="A prompt (repeatable).", rich_help_panel=o.IN)] = None,
+    prompts: Annotated[
+        Optional[str], typer.Option("--prompts", help="Prompts file: text lines or JSONL requests.", rich_help_panel=o.IN)
+    ] = None,
+    prompt_tokens: Annotated[
+        Optional[int], typer.Option("--prompt-tokens", min=1, help="Synthetic prompts of N tokens (see --tokenizer).", rich_help_panel=o.IN)
+    ] = None,
+    output_tokens: Annotated[
+        Optional[int],
+        typer.Option("--output-tokens", min=1, help="Ask for M tokens: max_tokens (and ignore_eos for openai).", rich_help_panel=o.IN),
+    ] = None,
+    tokenizer: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tokenizer",
+            help="Local Hugging Face tokenizer directory for --prompt-tokens [default: ~4 characters a token].",
+            rich_help_panel=o.IN,
+        ),
+    ] = None,
+    slo: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--slo",
+            help="Threshold METRIC<=VALUE or METRIC>=VALUE, e.g. 'ttft_p95<=500' (ms), 'output_tps>=100' (repeatable).",
+            rich_help_panel=CHECKS,
+        ),
+    ] = None,
+    max_error_rate: Annotated[
+        float, typer.Option("--max-error-rate", min=0, max=100, help="Percent of requests that may fail.", rich_help_panel=CHECKS)
+    ] = 0.0,
     output: Annotated[
         Literal["text", "json", "ndjson"],
-        typer.Option("-o", "--output", help="text (table on stderr), json (summary), ndjson (records, then the summary)."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="text (table on stderr), json (summary with every record), ndjson (records, then the summary).",
+            rich_help_panel=o.OUT,
+        ),
     ] = "text",
-    records: Annotated[Optional[str], typer.Option("--records", help="Write per-request records (NDJSON) here.")] = None,
-    read_timeout: o.ReadTimeout = 60.0,
-    server_ttft_ms: Annotated[float, typer.Option("--server-ttft-ms", min=0, help="Built-in server only: configured TTFT.")] = 50.0,
-    server_itl_ms: Annotated[float, typer.Option("--server-itl-ms", min=0, help="Built-in server only: configured ITL.")] = 10.0,
-    server_tokens: Annotated[int, typer.Option("--server-tokens", min=1, help="Built-in server only: tokens a reply.")] = 64,
-    server_workers: Annotated[
-        int, typer.Option("--server-workers", min=1, max=64, help="Built-in server only: its processes (serve --workers).")
-    ] = 2,
+    records: Annotated[
+        Optional[str], typer.Option("--records", help="Write per-request records (NDJSON) here.", rich_help_panel=o.OUT)
+    ] = None,
     quiet: o.Quiet = False,
+    server_ttft_ms: Annotated[float, typer.Option("--server-ttft-ms", min=0, help="Configured TTFT.", rich_help_panel=SERVER)] = 50.0,
+    server_itl_ms: Annotated[float, typer.Option("--server-itl-ms", min=0, help="Configured ITL.", rich_help_panel=SERVER)] = 10.0,
+    server_tokens: Annotated[int, typer.Option("--server-tokens", min=1, help="Tokens a reply.", rich_help_panel=SERVER)] = 64,
+    server_workers: Annotated[
+        int, typer.Option("--server-workers", min=1, max=64, help="Its processes (serve --workers).", rich_help_panel=SERVER)
+    ] = 2,
 ) -> int:
     """Load-test a streaming chat endpoint and report latency and throughput."""
     values = {k: v for k, v in locals().items() if k != "ctx"}
@@ -94,7 +183,7 @@ def compare(
     threshold: Annotated[float, typer.Option("--threshold", min=0, help="Percent worse that counts as a regression.")] = 10.0,
 ) -> int:
     """Compare two bench summaries; exit 8 on a regression beyond --threshold percent."""
-    from ..bench.command import compare_files
+    from ..bench.compare import compare_files
 
     return compare_files(base, new, threshold)
 

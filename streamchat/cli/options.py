@@ -68,6 +68,15 @@ TokenFile = Annotated[Optional[str], typer.Option("--token-file", help="Read the
 Header = Annotated[
     Optional[list[str]], typer.Option("-H", "--header", help="Extra request header 'Name: value' (repeatable).", rich_help_panel=CONN)
 ]
+Param = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "-p",
+        "--param",
+        help="Body field KEY=VALUE (JSON if it parses, else text) or KEY=@FILE (JSON); replaces a built field (repeatable).",
+        rich_help_panel=REQ,
+    ),
+]
 Model = Annotated[str, typer.Option("-m", "--model", envvar="STREAMCHAT_MODEL", help="model_id.", rich_help_panel=REQ)]
 Provider = Annotated[
     Optional[str],

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
+from .. import connection
+from ..connection import check_url, parse_headers
 from ..env import Environment
 from ..errors import UsageError
 from ..inputs import (
@@ -19,7 +21,6 @@ from ..inputs import (
     load_conversation,
     load_history,
     load_image,
-    load_token_file,
     parse_size,
     read_file_bytes,
     stdin_has_data,
@@ -104,28 +105,16 @@ class ChatArgs:
 
     def apply_config(self) -> None:
         """The config file's headers (under the -H ones, which win) and token_command."""
-        from ..config import settings
+        from ..connection import profile_connection
 
-        found = settings(self.profile)
-        profile_headers = [f"{name}: {value}" for name, value in found.values.get("headers", {}).items()]
-        self.header = profile_headers + self.header
-        self.token_command = found.values.get("token_command")
-        self.token_command_source = found.sources.get("token_command", "")
+        found = profile_connection(self.profile)
+        self.header = found.headers + self.header
+        self.token_command = found.token_command
+        self.token_command_source = found.token_command_source
 
 
 def output_options(args: ChatArgs) -> OutputOptions:
     return OutputOptions(args.output, args.quiet, args.no_reasoning, args.timestamps, args.color)
-
-
-def parse_headers(raw: list[str]) -> list[tuple[str, str]]:
-    out = []
-    for item in raw:
-        name, sep, value = item.partition(":")
-        name = name.strip()
-        if not sep or not name or any(c.isspace() for c in name):
-            raise UsageError(f"bad header {item!r}: expected 'Name: value'")
-        out.append((name, value.strip()))
-    return out
 
 
 def provider_slug(model: str, provider: str | None) -> str | None:
@@ -151,19 +140,14 @@ def stdin_consumers(args: ChatArgs) -> list[str]:
 
 
 def resolve_token(args: ChatArgs, env: Environment, notice: Any) -> str | None:
-    if args.token is not None and args.token_file is not None:
-        raise UsageError("give --token or --token-file, not both")
-    if args.token_file is not None:
-        return load_token_file(args.token_file, env.stdin)
-    if args.token is not None:
-        notice("streamchat: warning: --token is visible to other users in ps; prefer STREAMCHAT_TOKEN or --token-file")
-        return args.token or None
-    token = env.environ.get("STREAMCHAT_TOKEN") or None
-    if token is None and args.token_command:
-        from ..config import run_token_command
-
-        token = run_token_command(args.token_command, args.token_command_source)
-    return token
+    return connection.resolve_token(
+        env,
+        notice,
+        token=args.token,
+        token_file=args.token_file,
+        token_command=args.token_command,
+        token_command_source=args.token_command_source,
+    )
 
 
 def resolve_dialect(args: ChatArgs, url: str | None) -> str:
@@ -176,17 +160,6 @@ def resolve_dialect(args: ChatArgs, url: str | None) -> str:
     if args.dialect:
         return args.dialect
     return infer(url).name if url else "streamchat"
-
-
-def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
-    from urllib.parse import urlsplit
-
-    if url == "":
-        raise UsageError("--url is empty", hint="leave --url out to use the built-in demo server")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in schemes or not parts.netloc:
-        raise UsageError(f"bad URL {url!r}: expected {' or '.join(s + '://' for s in schemes)}HOST[:PORT]/PATH")
-    return url
 
 
 @dataclass

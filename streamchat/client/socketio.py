@@ -59,7 +59,8 @@ def sign_in(base: str, opts: HTTPOptions) -> str:
 
 def _connect_error(exc: Exception, base: str) -> Exception:
     text = str(exc) or type(exc).__name__
-    if "401" in text or "403" in text or "Unauthorized" in text:
+    # (a server whose connect handler refuses the token answers the namespace CONNECT with an error)
+    if "401" in text or "403" in text or "Unauthorized" in text or "namespaces failed to connect" in text:
         return AuthError(f"Open WebUI refused the Socket.IO connection: {text}")
     return ConnectionLostError(f"could not open the Socket.IO connection to {base}: {text}")
 

@@ -38,6 +38,13 @@ class Dialect:
     auth_scheme: str = "bearer"  # how the token is sent unless --auth-scheme says otherwise
     headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request (not credentials)
 
+    def request(self, req: ChatRequest, url: str, stream: bool = True) -> HTTPRequest:
+        """What to send for ``req``: the dialect's body, with the user's extra fields (``-p``) over it."""
+        method, url, body = self.build(req, url, stream)
+        if req.params and body is not None:
+            body = {**body, **req.params}
+        return HTTPRequest(method, url, body)
+
     def matches(self, path: str) -> bool:
         path = path.rstrip("/")
         if any(path.endswith(ending) for ending in self.path_endings):

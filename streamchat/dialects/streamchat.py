@@ -23,8 +23,8 @@ def body(req: ChatRequest) -> dict[str, Any]:
 
 
 def ws_frame(req: ChatRequest) -> dict[str, Any]:
-    """One turn over the WebSocket chat protocol."""
-    return {"type": "chat", **body(req)}
+    """One turn over the WebSocket chat protocol (with the user's extra fields, ``-p``, over it)."""
+    return {"type": "chat", **body(req), **(req.params or {})}
 
 
 def build(req: ChatRequest, url: str, stream: bool = True) -> HTTPRequest:

@@ -54,6 +54,8 @@ class ChatRequest:
     top_p: Optional[float] = _bounded(0.0, 1.0)
     frequency_penalty: Optional[float] = _bounded(-2.0, 2.0)
     presence_penalty: Optional[float] = _bounded(-2.0, 2.0)
+    # Extra top-level body fields (-p KEY=VALUE): they replace any field of the same name built here.
+    params: Optional[dict[str, Any]] = None
 
     def sampling(self, *names: str) -> dict[str, Any]:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}

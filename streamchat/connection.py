@@ -1,0 +1,80 @@
+"""Where a request goes and who it says it is: the URL check, the token, the extra headers, the auth scheme.
+
+Shared by every command that sends chat requests (``chat``, ``ws-chat``, ``bench``) and callable
+without the CLI: the values come in as plain strings, exactly as a user would give them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .env import Environment
+from .errors import UsageError
+from .inputs import load_token_file
+
+
+def parse_headers(raw: list[str]) -> list[tuple[str, str]]:
+    """``-H 'Name: value'`` items as (name, value) pairs; a malformed one is a usage error."""
+    out = []
+    for item in raw:
+        name, sep, value = item.partition(":")
+        name = name.strip()
+        if not sep or not name or any(c.isspace() for c in name):
+            raise UsageError(f"bad header {item!r}: expected 'Name: value'")
+        out.append((name, value.strip()))
+    return out
+
+
+@dataclass
+class ProfileConnection:
+    """What the config file adds to a connection: headers (under the command line's) and a token command."""
+
+    headers: list[str] = field(default_factory=list)
+    token_command: str | None = None
+    token_command_source: str = ""
+
+
+def profile_connection(profile: str | None) -> ProfileConnection:
+    from .config import settings
+
+    found = settings(profile)
+    headers = [f"{name}: {value}" for name, value in found.values.get("headers", {}).items()]
+    return ProfileConnection(headers, found.values.get("token_command"), found.sources.get("token_command", ""))
+
+
+def resolve_token(
+    env: Environment,
+    notice: Callable[[str], None],
+    *,
+    token: str | None = None,
+    token_file: str | None = None,
+    token_command: str | None = None,
+    token_command_source: str = "",
+) -> str | None:
+    """The token: ``--token-file``, else ``--token``, else ``STREAMCHAT_TOKEN``, else the profile's command."""
+    if token is not None and token_file is not None:
+        raise UsageError("give --token or --token-file, not both")
+    if token_file is not None:
+        return load_token_file(token_file, env.stdin)
+    if token is not None:
+        notice("streamchat: warning: --token is visible to other users in ps; prefer STREAMCHAT_TOKEN or --token-file")
+        return token or None
+    found = env.environ.get("STREAMCHAT_TOKEN") or None
+    if found is None and token_command:
+        from .config import run_token_command
+
+        found = run_token_command(token_command, token_command_source)
+    return found
+
+
+def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """The URL as given, or a usage error: empty, another scheme, or no host."""
+    from urllib.parse import urlsplit
+
+    if url == "":
+        raise UsageError("--url is empty", hint="leave --url out to use the built-in demo server")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes or not parts.netloc:
+        raise UsageError(f"bad URL {url!r}: expected {' or '.join(s + '://' for s in schemes)}HOST[:PORT]/PATH")
+    return url
