@@ -8,7 +8,6 @@ Callable from Python without the CLI::
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InterruptedError_, ProtocolError, ServerReportedError, StreamchatError
 from .events import Event
+from .protocol import strict_json
 from .protocol.normalize import Normalizer, complete_answer
 from .protocol.sse import SSEDecoder
 from .reply import Reply
@@ -53,8 +53,7 @@ class ChatTarget:
 
 
 def _emit(reply: Reply, renderer: Renderer, events: list[Event], now: float) -> None:
-    reply.add(events, now)
-    renderer.write(events, now)
+    renderer.emit(reply, events, now)
 
 
 def consume_sse(chunks, normalizer: Normalizer, reply: Reply, renderer: Renderer, clock=time.perf_counter) -> bool:  # type: ignore[no-untyped-def]
@@ -149,9 +148,9 @@ def read_body(content_type: str, chunks: Iterable[bytes], dialect: str, reply: R
     if content_type == "application/json":
         raw = b"".join(chunks)
         try:
-            value = json.loads(raw)
+            value = strict_json.loads(raw)
         except ValueError as exc:
-            raise ProtocolError("malformed reply: the application/json body is not JSON") from exc
+            raise ProtocolError(f"malformed reply: the application/json body is not JSON ({exc})") from None
         _emit(reply, renderer, complete_answer(value, dialect), time.perf_counter())
         ended = True
     elif content_type == "text/event-stream":

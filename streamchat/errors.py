@@ -7,6 +7,7 @@ and exits with the class's ``exit_code`` (SPEC §5)::
     StreamchatError                 1
     ├── ServerReportedError         1   an error event, an in-band error object, WebSocket 1011
     ├── UsageError                  2   bad option, unreadable/malformed input file, bad URL
+    │   └── WriteFailedError        2   stdout, a -C or --record file could not be written
     ├── ConnectionLostError         3   refused, DNS, TLS, reset, WebSocket 1006
     ├── StreamTimeoutError          4   connect timeout, read timeout (silence)
     ├── AuthError                   5   HTTP 401/403, WebSocket 1008
@@ -40,6 +41,12 @@ class ServerReportedError(StreamchatError):
 
 class UsageError(StreamchatError):
     exit_code = 2
+
+
+class WriteFailedError(UsageError):
+    """Output the user asked for could not be written (a full disk, a closed stdout): ``write_failed``."""
+
+    code = "write_failed"
 
 
 class ConnectionLostError(StreamchatError):
@@ -85,4 +92,5 @@ __all__ = [
     "StreamTimeoutError",
     "StreamchatError",
     "UsageError",
+    "WriteFailedError",
 ]
