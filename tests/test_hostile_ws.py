@@ -75,8 +75,9 @@ def test_retries_count_drops_before_output_too():
     [
         ["ws-chat", "--url", "ws://127.0.0.1:99999/api/chat/ws", "Hi"],
         ["camera", "c1", "--url", "ws://127.0.0.1:99999"],
+        ["chat", "--url", "http://127.0.0.1:99999/v1/chat/completions", "Hi"],
     ],
-    ids=["ws-chat", "camera"],
+    ids=["ws-chat", "camera", "chat"],
 )
 def test_a_port_out_of_range_is_a_usage_error(args):
     # before (ws-chat, camera): "internal error: ValueError: Port out of range 0-65535"
