@@ -12,6 +12,7 @@ Every event reaches the reply and the output through ``emit``, which scrubs cred
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,10 +82,10 @@ class Renderer:
             texts = [event.text for event in events if event.type == "content"]  # type: ignore[union-attr]
             if texts and len(texts) == len(events):
                 joined = "".join(texts)
-                clean = content.feed(joined)
-                if clean is joined:
+                safe = content.feed(joined)
+                if safe is joined:
                     return events
-                return [Content(clean)] if clean else []
+                return [Content(safe)] if safe else []
         out: list[Event] = []
         for event in events:
             kind = event.type
@@ -176,8 +177,6 @@ def stderr_line(env: Environment, line: str, scrubber: secrets.Scrubber | None =
 
 def print_stdout(text: str) -> None:
     """A command's printed result (``config``, ``--version``) on ``sys.stdout``, failing as ``write_stdout`` does."""
-    import sys
-
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -85,6 +85,13 @@ def test_a_port_out_of_range_is_a_usage_error(args):
     assert r.code == 2 and "port" in r.stderr and "internal error" not in r.stderr, r.stderr
 
 
+def test_a_refused_handshake_with_a_hostile_body_is_its_status():
+    # before: "internal error: RecursionError" from the error body's JSON
+    with ws_server([], status="503 Service Unavailable", body=b"[" * 100_000 + b"]" * 100_000) as (url, _):
+        r = run_cli("ws-chat", "--url", url, "--retries", "0", "Hi")
+    assert r.code == 6 and "HTTP 503" in r.stderr and len(r.stderr) < 400, r.stderr
+
+
 def test_a_403_with_no_token_hints_at_the_path_not_the_token():
     with ws_server([], status="403 Forbidden") as (url, _):
         r = run_cli("ws-chat", "--url", url, "--retries", "0", "Hi")

@@ -87,15 +87,21 @@ def _standard_streams() -> bool:
     return 1 in closed
 
 
-def _quiet_stdout() -> None:
-    """stdout could not be written (a full disk): nothing more goes there, and Python's own flush at
-    exit must not try again and print its complaint."""
+def _settle_stdout() -> bool:
+    """Write what stdout still buffers. If that fails (a full disk), nothing more goes there: Python's
+    own flush at exit must not try again and print its complaint. False when it failed."""
+    try:
+        sys.stdout.flush()
+        return True
+    except (OSError, ValueError):
+        pass
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+    return False
 
 
 def _sigterm(signum: int, frame: object) -> None:
@@ -153,7 +159,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         else:
             print_error(exc.message, exc.hint)
         if isinstance(exc, WriteFailedError):
-            _quiet_stdout()
+            _settle_stdout()  # (when stdout was what failed, its buffer holds what could not be written)
         return exc.exit_code
     except (StdoutClosed, BrokenPipeError):
         return _die_of_sigpipe()
@@ -182,10 +188,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         code = _die_of_sigpipe()
-    except (OSError, ValueError) as exc:  # what was buffered could not be written (--version > /dev/full)
+    except (OSError, ValueError) as exc:  # what was buffered could not be written
         from ..output import print_error
 
         print_error(f"could not write to standard output: {getattr(exc, 'strerror', None) or exc}")
-        _quiet_stdout()
+        _settle_stdout()
         code = code or 2
     sys.exit(code)

@@ -212,8 +212,7 @@ class Normalizer:
         prefix, suffix, start, fixed = self._template_parts() if on_bytes else (None, b"", 0, 0)
         fits = False
         for raw in payloads:
-            # (the token must open with a quote: then the fast parser only ever sees a string there)
-            if prefix is not None and raw.startswith(prefix) and raw.endswith(suffix) and len(raw) > fixed and raw[start] == 0x22:  # type: ignore[arg-type]
+            if prefix is not None and raw.startswith(prefix) and raw.endswith(suffix) and len(raw) > fixed:  # type: ignore[arg-type]
                 try:
                     text = fast(raw[start : len(raw) - fixed + start])
                 except (ValueError, StopIteration):
@@ -253,7 +252,10 @@ class Normalizer:
         template = self._template
         if template is None:
             return None, b"", 0, 0
-        return template.prefix, template.suffix, len(template.prefix), len(template.prefix) + len(template.suffix)
+        # matched with the token's opening quote: the fast parser is only ever given a string there
+        # (never, say, deep nesting), at no cost per token
+        prefix = template.prefix + b'"'
+        return prefix, template.suffix, len(template.prefix), len(template.prefix) + len(template.suffix)
 
     def _learn(self, raw: bytes, value: Any, fitted: bool) -> bool:
         """A token chunk the template did not fit: cut a new template from it now if the template had
