@@ -102,7 +102,8 @@ class Renderer:
                 out.extend(self._held_back())
                 reason = event.finish_reason  # type: ignore[union-attr]
                 out.append(Done(self.scrubber.text(reason) if reason else reason))
-            else:
+            else:  # tps, usage, and any other kind: its text fields, scrubbed in place
+                _scrub_fields(event, self.scrubber)
                 out.append(event)
         return out
 
@@ -151,6 +152,17 @@ class Renderer:
         """A line for people on stderr (notices; suppressed by -q): one line, scrubbed, harmless."""
         if not self.opts.quiet:
             stderr_line(self.env, line, self.scrubber)
+
+
+def _scrub_fields(event: Event, scrubber: secrets.Scrubber) -> None:
+    """Every text field of an event (a tool call's name and arguments, say) with credentials replaced."""
+    for cls in type(event).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            value = getattr(event, name, None)
+            if isinstance(value, str):
+                safe = scrubber.text(value)
+                if safe != value:
+                    setattr(event, name, safe)
 
 
 def write_stdout(env: Environment, data: bytes, renderer: Renderer | None = None) -> None:

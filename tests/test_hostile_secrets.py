@@ -126,3 +126,31 @@ def test_a_credential_given_as_a_header_is_scrubbed_too(tmp_path):
     with http_server([http_response(sse(chunk("echo: Bearer " + SECRET), b"[DONE]"))]) as (url, _):
         r = run_cli("chat", "--url", url, "-H", f"Authorization: Bearer {SECRET}", "Hi")
     assert r.code == 0 and SECRET.encode() not in r.stdout and REDACTED.encode() in r.stdout
+
+
+def test_every_text_field_of_any_event_kind_is_scrubbed():
+    """Kinds the scrubber has no rule for (a tool call, say) have their text fields scrubbed too."""
+    import io
+
+    from streamchat.env import Environment
+    from streamchat.output import OutputOptions, make_renderer
+    from streamchat.reply import Reply
+    from streamchat.secrets import Scrubber
+
+    class ToolCallLike:
+        __slots__ = ("name", "arguments", "index")
+        type = "tool_call"
+
+        def __init__(self, name: str, arguments: str) -> None:
+            self.name, self.arguments, self.index = name, arguments, 0
+
+        def as_dict(self) -> dict:
+            return {"type": "tool_call", "name": self.name, "arguments": self.arguments, "index": self.index}
+
+    env = Environment(stdin=None, stdout=io.BytesIO(), stderr=io.StringIO(), environ={}, stdout_isatty=False, stderr_isatty=False)
+    renderer = make_renderer(env, OutputOptions(mode="ndjson", quiet=True), Scrubber(SECRET))
+    renderer.begin(0.0)
+    renderer.emit(Reply(0.0), [ToolCallLike("send", json.dumps({"key": SECRET}))], 0.0)  # type: ignore[list-item]
+    renderer.flush()
+    line = json.loads(env.stdout.getvalue())
+    assert line == {"type": "tool_call", "name": "send", "arguments": json.dumps({"key": REDACTED}), "index": 0}
