@@ -6,7 +6,6 @@ forwarding on a thread behind a bounded queue so a slow backend never stalls the
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import threading
@@ -16,8 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .env import Environment
-from .errors import ProtocolError, StreamchatError, UsageError
+from .errors import ProtocolError, StreamchatError, UsageError, WriteFailedError
+from .output import StdoutClosed, stderr_line, write_stdout
+from .protocol import strict_json
 from .protocol.camera import BadFrame, Frame, keep_detections, parse_frame
+from .secrets import active
+from .terminal import one_line
 
 DEFAULT_PORT = 7103
 
@@ -30,9 +33,17 @@ def camera_url(url: str, camera_id: str) -> str:
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in ("ws", "wss") or not parts.hostname:
         raise UsageError(f"bad URL {url!r}: expected ws://HOST[:PORT] (or wss, http, https)")
-    netloc = parts.netloc if parts.port else f"{parts.netloc}:{DEFAULT_PORT}"
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"bad URL {url!r}: the port must be a number from 0 to 65535") from None
+    netloc = parts.netloc if port else f"{parts.netloc}:{DEFAULT_PORT}"
     path = parts.path if parts.path not in ("", "/") else f"/ws/stream/{camera_id}"
     return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+class StrictBadFrame(ProtocolError):
+    """With --strict, a bad frame ends the run (status 7), even if the server had closed meanwhile."""
 
 
 @dataclass
@@ -137,21 +148,52 @@ class Forwarder:
         self.thread.join(timeout=max(0.1, deadline - time.monotonic()))
 
 
-def annotate(jpeg: bytes, detections: list[dict[str, Any]]) -> bytes:
-    """The frame with each detection's box and label drawn (what the seed's canvas draws)."""
+ANNOTATE_MAX_PIXELS = 50_000_000  # a frame claiming more is not decoded (65500x65500 would take 12 GB)
+LABEL_MAX = 60
+
+
+def annotate(frame: Frame, detections: list[dict[str, Any]]) -> bytes:
+    """The frame with each detection's box and label drawn (what the seed's canvas draws).
+
+    A frame that cannot be decoded (truncated, too large) is a ``BadFrame``; boxes are clipped to
+    the image, however far outside it the server put them."""
     import io
+    import warnings
 
     from PIL import Image, ImageDraw
 
-    image = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    if frame.width * frame.height > ANNOTATE_MAX_PIXELS:
+        raise BadFrame(f"frame of {frame.width}x{frame.height} pixels is too large to annotate")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(frame.jpeg))
+            if image.width * image.height > ANNOTATE_MAX_PIXELS:
+                raise BadFrame(f"frame of {image.width}x{image.height} pixels is too large to annotate")
+            image = image.convert("RGB")
+    except BadFrame:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow fails in many ways on damaged data
+        raise BadFrame(f"frame does not decode: {exc or type(exc).__name__}") from None
     draw = ImageDraw.Draw(image)
+    width, height = image.size
     for d in detections:
-        x, y, w, h = (int(round(v)) for v in d["bbox"])
-        draw.rectangle([x, y, x + w - 1, y + h - 1], outline=(0, 255, 0), width=2)
-        draw.text((x + 2, max(0, y - 12)), f"{d['class']} ({d['confidence'] * 100:.0f}%)", fill=(0, 255, 0))
+        x, y, w, h = d["bbox"]
+        left, top = _clip(x, width), _clip(y, height)
+        right, bottom = _clip(x + w - 1, width), _clip(y + h - 1, height)
+        if right < left or bottom < top:
+            continue  # nothing of it inside the image (or a negative size)
+        draw.rectangle([left, top, right, bottom], outline=(0, 255, 0), width=2)
+        label = f"{d['class'][:LABEL_MAX]} ({d['confidence'] * 100:.0f}%)"
+        draw.text((left + 2, max(0, top - 12)), label, fill=(0, 255, 0))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=95)
     return out.getvalue()
+
+
+def _clip(value: float, size: int) -> int:
+    """A coordinate as a pixel index just around the image (-1 … size): drawing stays bounded."""
+    return int(min(max(value, -1.0), float(size)))
 
 
 class CameraRun:
@@ -167,23 +209,20 @@ class CameraRun:
         self.closed = False  # stdout's reader went away: end quietly, no summary
         self.forwarder = Forwarder(opts.forward_url, opts.token, self.stats) if opts.forward_url else None
         if opts.save_dir:
-            try:
-                os.makedirs(opts.save_dir, exist_ok=True)
-            except OSError as exc:
-                raise UsageError(f"cannot create --save-dir {opts.save_dir!r}: {exc.strerror or exc}") from exc
+            check_save_dir(opts.save_dir)
 
     def flush(self) -> None:
         if self._out:
             data = b"".join(self._out)
             self._out.clear()
             try:
-                self.env.stdout.write(data)
-                self.env.stdout.flush()
-            except BrokenPipeError as exc:
-                from .output import StdoutClosed
-
+                write_stdout(self.env, data)
+            except StreamchatError:
                 self.closed = True
-                raise StdoutClosed from exc
+                raise
+            except StdoutClosed:
+                self.closed = True
+                raise
 
     def done(self, started: float) -> bool:
         if self.opts.frames is not None and self.stats.frames >= self.opts.frames:
@@ -208,6 +247,9 @@ class CameraRun:
                                 failures = 0
                             if self.done(started):
                                 break
+                except (StrictBadFrame, WriteFailedError):
+                    conn.close()
+                    raise  # our own end of the run, whatever the connection was doing
                 except StreamchatError as exc:
                     # decide from how the server ended it, before our own close adds a close frame
                     received = conn.protocol.close_rcvd
@@ -243,37 +285,46 @@ class CameraRun:
 
     def _note(self, line: str) -> None:
         if not self.opts.quiet:
-            self.env.stderr.write(line + "\n")
-            self.env.stderr.flush()
+            stderr_line(self.env, line)
+
+    def _bad(self, exc: BadFrame) -> bool:
+        """A frame that cannot be used: counted and reported; fatal only with --strict."""
+        self.stats.bad += 1
+        if self.opts.strict:
+            raise StrictBadFrame(f"bad frame: {exc}") from None
+        if self.opts.output == "ndjson":
+            self._line({"type": "error", "message": str(exc), "code": "bad_frame"})
+        else:
+            self._note(f"streamchat: bad frame: {exc}")
+        return False
+
+    def _line(self, record: dict[str, Any]) -> None:
+        self._out.append(active().text(strict_json.dumps(record)).encode() + b"\n")
 
     def handle(self, text: str) -> bool:
         """One message: True for a good frame."""
         opts = self.opts
         try:
             frame = parse_frame(text)
+            detections = keep_detections(frame.detections, opts.min_confidence, opts.classes)
+            data = annotate(frame, detections) if opts.annotate and opts.save_dir else frame.jpeg
         except BadFrame as exc:
-            self.stats.bad += 1
-            if opts.strict:
-                raise ProtocolError(f"bad frame: {exc}") from None
-            if opts.output == "ndjson":
-                self._out.append(json.dumps({"type": "error", "message": str(exc), "code": "bad_frame"}).encode() + b"\n")
-            elif not opts.quiet:
-                self.env.stderr.write(f"streamchat: bad frame: {exc}\n")
-            return False
+            return self._bad(exc)
         self.seq += 1
         stats = self.stats
         stats.frames += 1
         stats.bytes += len(frame.jpeg)
         latency = time.time() * 1000.0 - frame.timestamp
         stats.latency_total += latency
-        detections = keep_detections(frame.detections, opts.min_confidence, opts.classes)
         stats.detections += len(detections)
         path = None
         if opts.save_dir:
             path = os.path.join(opts.save_dir, f"{_safe(self.camera_id)}-{self.seq:06d}.jpg")
-            data = annotate(frame.jpeg, detections) if opts.annotate else frame.jpeg
-            with open(path, "wb") as fh:
-                fh.write(data)
+            try:
+                with open(path, "wb") as fh:
+                    fh.write(data)
+            except OSError as exc:
+                raise WriteFailedError(f"could not save frame {path!r}: {exc.strerror or exc}") from None
         if self.forwarder is not None:
             self.forwarder.submit(frame)
         if opts.output == "mjpeg":
@@ -282,7 +333,8 @@ class CameraRun:
             found = ", ".join(f"{d['class']} {d['confidence']:.2f}" for d in detections) or "no detections"
             saved = f" → {path}" if path else ""
             line = f"{frame.camera_id} #{self.seq} {frame.width}x{frame.height} {len(frame.jpeg)} B {latency:.0f} ms: {found}{saved}"
-            self._out.append(line.replace("\n", " ").encode("utf-8", "replace") + b"\n")
+            # one line a frame, and the server's camera id and classes cannot drive a terminal
+            self._out.append(one_line(active().text(line)).encode("utf-8", "replace") + b"\n")
         else:
             record: dict[str, Any] = {
                 "type": "frame",
@@ -299,7 +351,7 @@ class CameraRun:
                 record["path"] = path
             if opts.include_frame:
                 record["frame"] = frame.encoded
-            self._out.append(json.dumps(record).encode() + b"\n")
+            self._line(record)
         return True
 
 
@@ -313,6 +365,18 @@ def _reconnectable(exc: StreamchatError, conn: Any) -> bool:
         return True
     received = conn.protocol.close_rcvd
     return received is not None and received.code in (1000, 1001, 1011, 1012, 1013, 1014)
+
+
+def check_save_dir(path: str) -> None:
+    """``--save-dir`` must take files, known before connecting: made if missing, then probed."""
+    import tempfile
+
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".streamchat-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write to --save-dir {path!r}: {exc.strerror or exc}") from None
 
 
 def _safe(name: str) -> str:

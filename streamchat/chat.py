@@ -56,8 +56,7 @@ class ChatTarget:
 
 
 def _emit(reply: Reply, renderer: Renderer, events: list[Event], now: float) -> None:
-    reply.add(events, now)
-    renderer.write(events, now)
+    renderer.emit(reply, events, now)
 
 
 def run_http_chat(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .env import Environment
 from .errors import UsageError
@@ -77,4 +78,13 @@ def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in schemes or not parts.netloc:
         raise UsageError(f"bad URL {url!r}: expected {' or '.join(s + '://' for s in schemes)}HOST[:PORT]/PATH")
+    check_port(parts, url)
     return url
+
+
+def check_port(parts: Any, url: str) -> None:
+    """A port in a URL is 0-65535 (urllib raises ValueError on reading it otherwise)."""
+    try:
+        parts.port  # noqa: B018 - reading it is the check
+    except ValueError:
+        raise UsageError(f"bad URL {url!r}: the port must be a number from 0 to 65535") from None

@@ -7,7 +7,8 @@ and exits with the class's ``exit_code`` (SPEC §5)::
     StreamchatError                 1
     ├── ServerReportedError         1   an error event, an in-band error object, WebSocket 1011
     ├── UsageError                  2   bad option, unreadable/malformed input file, bad URL
-    │   └── NoModelError            2   no model given, and the server lists none          no_model
+    │   ├── NoModelError            2   no model given, and the server lists none          no_model
+    │   └── WriteFailedError        2   stdout, a -C or --record file could not be written write_failed
     ├── ConnectionLostError         3   reset or closed mid-response, WebSocket 1006      connection_lost
     │   └── ConnectFailedError      3   refused, DNS, TLS, reset before any response byte connect_failed
     ├── StreamTimeoutError          4   connect timeout, read timeout (silence)           timeout
@@ -55,6 +56,12 @@ class NoModelError(UsageError):
     """No model was given and the server lists none to use."""
 
     code = "no_model"
+
+
+class WriteFailedError(UsageError):
+    """Output the user asked for could not be written (a full disk, a closed stdout): ``write_failed``."""
+
+    code = "write_failed"
 
 
 class ConnectionLostError(StreamchatError):
@@ -142,4 +149,5 @@ __all__ = [
     "StreamchatError",
     "TruncatedError",
     "UsageError",
+    "WriteFailedError",
 ]

@@ -10,10 +10,11 @@ import json
 import os
 import re
 import stat
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .errors import UsageError
+from .errors import UsageError, WriteFailedError
+from .protocol import strict_json
 
 if TYPE_CHECKING:
     from .protocol.requests import HistoryMessage
@@ -41,19 +42,27 @@ def decode_text(data: bytes, what: str) -> str:
         raise UsageError(f"{what} is not UTF-8 text (byte {exc.start})") from exc
 
 
-def read_file_bytes(path: str, what: str, stdin: BinaryIO | None = None) -> bytes:
+def read_file_bytes(path: str, what: str, stdin: BinaryIO | None = None, limit: int | None = None, option: str = "") -> bytes:
+    """A file's bytes, or stdin's for ``-``; with ``limit``, more than that many is a UsageError
+    (naming ``option``) and no more than ``limit + 1`` bytes are ever read (``/dev/zero`` ends)."""
     if path == "-":
         if stdin is None:
             raise UsageError(f"{what}: standard input is not available")
-        return stdin.read()
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError as exc:
-        raise UsageError(f"{what} {path!r} not found") from exc
-    except IsADirectoryError as exc:
-        raise UsageError(f"{what} {path!r} is a directory") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from exc
+        data = stdin.read() if limit is None else stdin.read(limit + 1)
+    else:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read() if limit is None else fh.read(limit + 1)
+        except FileNotFoundError as exc:
+            raise UsageError(f"{what} {path!r} not found") from exc
+        except IsADirectoryError as exc:
+            raise UsageError(f"{what} {path!r} is a directory") from exc
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from exc
+    if limit is not None and len(data) > limit:
+        name = "standard input" if path == "-" else repr(path)
+        raise UsageError(f"{what} {name} is larger than {option} ({limit} bytes)", hint=f"raise {option} if it should be sent")
+    return data
 
 
 def build_message(message: str | None, stdin_text: str | None) -> str | None:
@@ -101,8 +110,43 @@ def sniff_image_mime(data: bytes) -> str | None:
     return None
 
 
-def load_image(src: str, stdin: BinaryIO | None = None) -> str:
-    """A file, ``-``, an http(s) URL (passed through) or a data: URI → what the request carries."""
+DEFAULT_MAX_IMAGE_SIZE = 20 * 1024 * 1024
+# Decoding is checked at full size for every format but JPEG, which decodes at 1/8 scale (its
+# DCT allows it): memory stays bounded whatever the header claims.
+MAX_PIXELS = {"JPEG": 200_000_000}
+MAX_PIXELS_OTHER = 50_000_000
+
+
+def check_image(data: bytes, name: str) -> None:
+    """The whole image decodes (Pillow's ``verify``, then a real decode): a header alone is refused."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap is below
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS.get(image.format or "", MAX_PIXELS_OTHER):
+                    raise UsageError(f"{name} is {width}x{height} pixels: too large to send")
+                if image.format == "JPEG":
+                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                image.load()
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow fails in many ways on damaged data (OSError, SyntaxError, struct.error, ...)
+        raise UsageError(f"{name} does not decode as an image: {exc or type(exc).__name__}") from None
+
+
+def load_image(src: str, stdin: BinaryIO | None = None, max_size: int = DEFAULT_MAX_IMAGE_SIZE) -> str:
+    """A file, ``-``, an http(s) URL (passed through) or a data: URI → what the request carries.
+
+    A file is read up to ``max_size`` bytes (``--max-image-size``), its type sniffed from its first
+    bytes, and it must decode as a whole."""
     lowered = src[:8].lower()
     if lowered.startswith(("http://", "https://")):
         return src
@@ -110,12 +154,12 @@ def load_image(src: str, stdin: BinaryIO | None = None) -> str:
         if "," not in src:
             raise UsageError(f"image {src[:40]!r}… is not a valid data: URI")
         return src
-    what = "image on stdin" if src == "-" else "image"
-    data = read_file_bytes(src, "image", stdin)
+    name = "image on standard input" if src == "-" else f"image {src!r}"
+    data = read_file_bytes(src, "image", stdin, limit=max_size, option="--max-image-size")
     mime = sniff_image_mime(data)
     if mime is None:
-        name = "standard input" if src == "-" else repr(src)
-        raise UsageError(f"{what if src == '-' else 'image ' + name} is not a PNG, JPEG, GIF or WebP image")
+        raise UsageError(f"{name} is not a PNG, JPEG, GIF or WebP image")
+    check_image(data, name)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -131,7 +175,7 @@ def _history_item(value: Any, where: str) -> HistoryMessage:
 def json_object(line: str, where: str, what: str = "JSON") -> dict[str, Any]:
     """One line that must be a JSON object; errors name ``where`` (``file:line``)."""
     try:
-        value = json.loads(line)
+        value = strict_json.loads(line)
     except ValueError as exc:
         raise UsageError(f"{where}: invalid {what}: {exc}") from None
     if not isinstance(value, dict):
@@ -146,9 +190,11 @@ def parse_history(text: str, name: str) -> list[HistoryMessage]:
         return []
     if stripped.startswith("["):
         try:
-            values = json.loads(text)
+            values = strict_json.loads(text)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except ValueError as exc:
+            raise UsageError(f"{name}: invalid JSON: {exc}") from None
         if not isinstance(values, list):
             raise UsageError(f"{name}: expected a JSON array of messages")
         return [_history_item(v, f"{name}: item {i + 1}") for i, v in enumerate(values)]
@@ -159,9 +205,11 @@ def parse_history(text: str, name: str) -> list[HistoryMessage]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = strict_json.loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{name}:{lineno}: invalid JSON: {exc.msg}") from None
+        except ValueError as exc:
+            raise UsageError(f"{name}:{lineno}: invalid JSON: {exc}") from None
         out.append(_history_item(value, f"{name}:{lineno}"))
     return out
 
@@ -172,37 +220,80 @@ def load_history(path: str, stdin: BinaryIO | None = None) -> list[HistoryMessag
     return parse_history(decode_text(data, f"history file {name}"), name)
 
 
+def check_conversation_path(path: str) -> None:
+    """A ``-C`` path must be a regular file, or not exist yet: a FIFO would block, a device or a
+    directory cannot hold a conversation. Checked before any request is sent."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot use conversation file {path!r}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise UsageError(f"conversation file {path!r} is {kind}, not a regular file")
+
+
 def load_conversation(path: str) -> list[HistoryMessage]:
     """Prior turns of a ``-C`` file; a missing file is an empty conversation."""
+    check_conversation_path(path)
     if not os.path.exists(path):
         return []
     data = read_file_bytes(path, "conversation file")
     return parse_history(decode_text(data, f"conversation file {path}"), path)
 
 
-def append_conversation(path: str, turns: list[dict[str, Any]]) -> None:
-    """Append turns as NDJSON: one write under an exclusive lock, flushed and fsynced; never rewritten."""
-    payload = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in turns).encode("utf-8")
+def append_conversation(path: str, turns: list[dict[str, Any]], *, write: Callable[[int, bytes], int] = os.write) -> None:
+    """Append turns as NDJSON, all or nothing: one write under an exclusive lock, flushed and fsynced,
+    never rewritten. If writing fails (a full disk, an I/O error) the file is cut back to the length it
+    had, or removed if this call created it, and ``WriteFailedError`` says so. ``write`` is the seam
+    the tests fail on purpose."""
+    from . import secrets
+
+    scrub = secrets.active().text
+    payload = "".join(scrub(strict_json.dumps(t, ensure_ascii=False)) + "\n" for t in turns).encode("utf-8")
+    created = False
+    flags = os.O_RDWR | os.O_APPEND | os.O_NONBLOCK  # (read: the last byte; a FIFO put there meanwhile: never blocks)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+            created = True
+        except FileExistsError:
+            fd = os.open(path, flags)
     except OSError as exc:
-        raise UsageError(f"cannot write conversation file {path!r}: {exc.strerror or exc}") from exc
+        raise WriteFailedError(f"could not save the conversation to {path!r}: {exc.strerror or exc}") from None
     try:
         _lock(fd)
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise WriteFailedError(f"could not save the conversation: {path!r} is not a regular file")
+        size = info.st_size
         if size:
             # A file that does not end in a newline (edited by hand) must not glue our line to its last one.
-            with open(path, "rb") as existing:
-                existing.seek(size - 1)
-                if existing.read(1) != b"\n":
-                    payload = b"\n" + payload
-        view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
+            if os.pread(fd, 1, size - 1) != b"\n":
+                payload = b"\n" + payload
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[write(fd, view) :]
+            os.fsync(fd)
+        except OSError as exc:
+            _restore(fd, path, size, created)
+            reason = exc.strerror or str(exc)
+            raise WriteFailedError(f"could not save the conversation: {reason}; the file is unchanged") from None
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _restore(fd: int, path: str, size: int, created: bool) -> None:
+    """Undo a failed append: the file back to ``size`` bytes (truncating frees what was written)."""
+    try:
+        if created:
+            os.unlink(path)
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass
 
 
 def _lock(fd: int) -> None:

@@ -16,17 +16,17 @@ failed or interrupted run leaves a recording of everything received up to that p
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import UsageError
+from .errors import UsageError, WriteFailedError
+from .protocol import strict_json
+from .secrets import REDACTED, Scrubber, active
 
 VERSION = 1
 _SECRET_PARAMS = {"token", "access_token", "api_key", "apikey", "key", "auth", "password", "sig", "signature"}
-REDACTED = "<redacted>"
 
 
 def redact_url(url: str, token: str | None = None) -> str:
@@ -40,11 +40,18 @@ def redact_url(url: str, token: str | None = None) -> str:
 
 
 class Recorder:
+    """Writes a recording as the response arrives. Credentials are scrubbed from the raw bytes
+    before they are encoded (text or base64), across read boundaries too. A write that fails (a
+    full disk) stops the recording but not the reply: ``close()`` then raises ``WriteFailedError``."""
+
     def __init__(self, path: str, transport: str, dialect: str, url: str, token: str | None = None) -> None:
         self.path = path
         self.token = token
+        self.scrubber = Scrubber(*active().secrets, token)
+        self._body = self.scrubber.bytes_stream()
+        self.failed: str | None = None
         try:
-            self._file: TextIO = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+            self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed by close()
         except OSError as exc:
             raise UsageError(f"cannot write the recording {path!r}: {exc.strerror or exc}") from None
         self.t0 = time.perf_counter()
@@ -63,17 +70,34 @@ class Recorder:
         self._head_written = True
 
     def _write(self, obj: dict[str, Any]) -> None:
-        line = json.dumps(obj, ensure_ascii=False)
-        if self.token and self.token in line:
-            line = line.replace(self.token, REDACTED)
-        self._file.write(line + "\n")
-        self._file.flush()
+        if self._file is None:
+            return
+        line = self.scrubber.text(strict_json.dumps(obj, ensure_ascii=False)) + "\n"
+        try:
+            self._file.write(line.encode("utf-8"))
+            self._file.flush()
+        except OSError as exc:
+            self.failed = exc.strerror or str(exc)
+            self._drop_file()
+
+    def _drop_file(self) -> None:
+        file, self._file = self._file, None
+        try:
+            if file is not None:
+                file.close()
+        except OSError:
+            pass  # what the buffer held is lost with the rest
 
     def _ensure_head(self) -> None:
         if not self._head_written:
             self.start()
 
     def chunk(self, data: bytes) -> None:
+        self._entry(self._body.feed(data))
+
+    def _entry(self, data: bytes) -> None:
+        if not data:
+            return
         self._ensure_head()
         entry: dict[str, Any] = {"t": round(time.perf_counter() - self.t0, 6)}
         try:
@@ -90,11 +114,21 @@ class Recorder:
     def frames(self, messages: list[str]) -> None:
         if messages:
             self._ensure_head()
-            self._write({"t": round(time.perf_counter() - self.t0, 6), "frames": messages})
+            self._write({"t": round(time.perf_counter() - self.t0, 6), "frames": [self.scrubber.text(m) for m in messages]})
 
-    def close(self) -> None:
+    def close(self, *, quiet: bool = False) -> None:
+        """The end: what scrubbing held back, then the file closed. Raises ``WriteFailedError`` if a
+        write failed (unless ``quiet``: the run is failing for another reason, which it reports)."""
+        self._entry(self._body.close())
         self._ensure_head()
-        self._file.close()
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError as exc:
+                self.failed = self.failed or exc.strerror or str(exc)
+            self._file = None
+        if self.failed and not quiet:
+            raise WriteFailedError(f"could not write the recording {self.path!r}: {self.failed}")
 
 
 class Recording:

@@ -47,28 +47,20 @@ class WSSession:
     # -- the connection --------------------------------------------------------------------------
 
     def _connect(self) -> WSConnection:
-        from .client.retry import backoff_delay
+        """One connection attempt (the turn's loop retries: one count for handshakes and drops)."""
         from .client.ws import WSConnection
 
-        attempt = 0
-        while True:
-            conn = WSConnection(self.url, self.opts)
-            if self.recorder is not None:
-                conn.tap = self.recorder.frames
-            try:
-                conn.open()
-            except StreamchatError as exc:
-                conn.close()
-                if not _retryable(exc) or attempt >= self.opts.retries:
-                    raise
-                delay = backoff_delay(attempt, getattr(exc, "retry_after", None))
-                self.opts.notice(f"streamchat: {exc.message}; retrying in {delay:.1f} s ({attempt + 1}/{self.opts.retries})")
-                self.opts.sleep(delay)
-                attempt += 1
-                continue
-            self.connections += 1
-            conn.before_read = self.renderer.flush
-            return conn
+        conn = WSConnection(self.url, self.opts)
+        if self.recorder is not None:
+            conn.tap = self.recorder.frames
+        try:
+            conn.open()
+        except StreamchatError:
+            conn.close()
+            raise
+        self.connections += 1
+        conn.before_read = self.renderer.flush
+        return conn
 
     def close(self, code: int = 1000) -> None:
         if self.conn is not None:
@@ -101,10 +93,13 @@ class WSSession:
                 self.renderer.end(reply)
                 raise InterruptedError_("interrupted") from exc
             except StreamchatError as exc:
+                # --retries N: at most N + 1 attempts of this turn, handshakes and drops alike
                 if reply.events == 0 and _retryable(exc) and attempt < self.opts.retries:
+                    connected = self.conn is not None
                     self.close()
-                    delay = backoff_delay(attempt)
-                    self.opts.notice(f"streamchat: {exc.message}; reconnecting in {delay:.1f} s ({attempt + 1}/{self.opts.retries})")
+                    delay = backoff_delay(attempt, getattr(exc, "retry_after", None))
+                    again = "reconnecting" if connected else "retrying"
+                    self.opts.notice(f"streamchat: {exc.message}; {again} in {delay:.1f} s ({attempt + 1}/{self.opts.retries})")
                     self.opts.sleep(delay)
                     attempt += 1
                     continue
@@ -142,17 +137,14 @@ class WSSession:
                         if event.type in _TERMINAL:
                             batch.extend(events[: i + 1])
                             conn.leftover = messages[index + 1 :] + conn.leftover
-                            reply.add(batch, now)
-                            renderer.write(batch, now)
+                            renderer.emit(reply, batch, now)
                             return
                     batch.extend(events)
             except ProtocolError:
-                reply.add(batch, now)
-                renderer.write(batch, now)
+                renderer.emit(reply, batch, now)
                 raise
             if batch:
-                reply.add(batch, now)
-                renderer.write(batch, now)
+                renderer.emit(reply, batch, now)
 
     def drain(self) -> None:
         """After a cancelled answer: read and drop the rest of that turn, so the next one starts clean."""
@@ -198,8 +190,7 @@ def replay_ws(recording: Recording, renderer: Renderer, *, paced: bool) -> list[
                         if event.type in _TERMINAL:
                             ended = True
                             break
-                reply.add(batch, now)
-                renderer.write(batch, now)
+                renderer.emit(reply, batch, now)
                 if not ended:
                     more = next(reads, None)
                     if more is None:

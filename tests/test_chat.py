@@ -364,7 +364,18 @@ def test_two_stdin_consumers_refused(cli):
 
 # -- inputs ----------------------------------------------------------------------------------------
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (10, 200, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()  # a real image: -i checks that the whole file decodes
 
 
 def test_stdin_and_message_are_joined(server):

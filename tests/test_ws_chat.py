@@ -76,7 +76,9 @@ def test_clean_close_1000_at_the_end(server, ws):
 
 def test_image_inline(server, ws, tmp_path):
     img = tmp_path / "a.gif"
-    img.write_bytes(b"GIF89a" + b"\x00" * 20)
+    from PIL import Image
+
+    Image.new("P", (2, 2)).save(img, "GIF")  # a real image: -i checks that the whole file decodes
     r = run_cli("ws-chat", "--url", ws_url(server), "-i", str(img), "what is it")
     assert r.code == 0
     assert ws.requests[-1][1]["images"][0].startswith("data:image/gif;base64,")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .. import __version__
-from ..errors import StreamchatError
+from ..errors import StreamchatError, WriteFailedError
 
 app = typer.Typer(
     name="streamchat",
@@ -26,7 +26,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"streamchat {__version__}\n")
+        from ..output import print_stdout
+
+        print_stdout(f"streamchat {__version__}\n")
         raise typer.Exit(0)
 
 
@@ -61,6 +63,48 @@ def _die_of_sigpipe() -> int:
     return 141
 
 
+def _fd_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _standard_streams() -> bool:
+    """Descriptors 0-2 started closed (``>&-``, ``2>&-``, ``<&-``): put /dev/null there, so no file or
+    socket opened later takes their place (a socket on fd 1 would get our output), and give Python
+    stream objects for them. True when stdout was closed: a run with nowhere to write its output."""
+    closed = [fd for fd in (0, 1, 2) if not _fd_open(fd)]
+    for fd in closed:
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+    if 1 in closed:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if 2 in closed:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - a closed stderr changes nothing else
+    return 1 in closed
+
+
+def _settle_stdout() -> bool:
+    """Write what stdout still buffers. If that fails (a full disk), nothing more goes there: Python's
+    own flush at exit must not try again and print its complaint. False when it failed."""
+    try:
+        sys.stdout.flush()
+        return True
+    except (OSError, ValueError):
+        pass
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return False
+
+
 def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -86,9 +130,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from typer.main import get_command
 
+    from .. import secrets
     from ..output import StdoutClosed, print_error
     from .light import invoked, light_app
 
+    secrets.forget_all()  # a run called in-process inherits no credential from an earlier one
     args = list(argv) if argv is not None else sys.argv[1:]
     keep = invoked(args)
     if keep in ("chat", "ws-chat"):  # from the first import on; never for serve or bench (timed streams)
@@ -113,6 +159,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             print_error("interrupted")
         else:
             print_error(exc.message, exc.hint)
+        if isinstance(exc, WriteFailedError):
+            _settle_stdout()  # (when stdout was what failed, its buffer holds what could not be written)
         return exc.exit_code
     except (StdoutClosed, BrokenPipeError):
         return _die_of_sigpipe()
@@ -129,9 +177,22 @@ def run(argv: Sequence[str] | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _sigterm)
-    code = run(argv)
+    stdout_closed = _standard_streams()
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if stdout_closed and "serve" not in args:  # (the server only says where it listens there)
+        from ..output import print_error
+
+        print_error("standard output is closed (>&-): nowhere to write the output", "give it a file or /dev/null: >/dev/null")
+        sys.exit(2)
+    code = run(args)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         code = _die_of_sigpipe()
+    except (OSError, ValueError) as exc:  # what was buffered could not be written
+        from ..output import print_error
+
+        print_error(f"could not write to standard output: {getattr(exc, 'strerror', None) or exc}")
+        _settle_stdout()
+        code = code or 2
     sys.exit(code)

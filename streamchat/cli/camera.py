@@ -60,7 +60,9 @@ def camera(
 
     env = Environment()
     args = ChatArgs.from_locals({**locals(), "retries": 0})
-    notice = (lambda line: None) if quiet else (lambda line: (env.stderr.write(line + "\n"), env.stderr.flush()))
+    from ..output import stderr_line
+
+    notice = (lambda line: None) if quiet else (lambda line: stderr_line(env, line))
     ws_opts, token_value = resolve_ws(args, env, notice)
     if annotate and not save_dir:
         from ..errors import UsageError

@@ -75,8 +75,10 @@ def recording_to(path: str | None, transport: str, dialect: str, url: str, token
     recorder = Recorder(path, transport, dialect, url, token)
     try:
         yield recorder
-    finally:
-        recorder.close()
+    except BaseException:
+        recorder.close(quiet=True)  # the run's own failure is the one to report
+        raise
+    recorder.close()  # a write that failed: status 2, after the reply's output was written
 
 
 def execute_replay(args: ChatArgs, env: Environment, transport: str, checks: Any = None) -> int:
@@ -158,6 +160,7 @@ def chat(
     history: o.History = None,
     conversation: o.Conversation = None,
     image: o.Image = None,
+    max_image_size: o.MaxImageSize = "20MB",
     max_tokens: o.MaxTokens = None,
     temperature: o.Temperature = None,
     top_p: o.TopP = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Annotated, Literal, Optional
 
 import typer
@@ -37,6 +36,7 @@ def config(
 ) -> int:
     """Show the resolved settings and where each came from: env > profile > [defaults] > built-in."""
     from ..config import config_path, settings
+    from ..output import print_stdout
 
     found = settings(profile)
     env = os.environ
@@ -65,7 +65,7 @@ def config(
         "profile_source": ("--profile / STREAMCHAT_PROFILE" if profile else "default_profile") if found.profile else None,
     }
     if output == "json":
-        sys.stdout.write(json.dumps({**where, "settings": resolved}) + "\n")
+        print_stdout(json.dumps({**where, "settings": resolved}) + "\n")
         return 0
     lines = [f"config file: {path}{'' if where['config_file_exists'] else ' (none)'}"]
     lines.append(f"profile: {found.profile or '(none)'}" + (f"  ({where['profile_source']})" if found.profile else ""))
@@ -73,5 +73,5 @@ def config(
         value = item["value"]
         shown = "-" if value is None else (", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value))
         lines.append(f"{key:<16} {shown}  ({item['source']})")
-    sys.stdout.write("\n".join(lines) + "\n")
+    print_stdout("\n".join(lines) + "\n")
     return 0

@@ -95,6 +95,7 @@ Image = Annotated[
     Optional[list[str]],
     typer.Option("-i", "--image", help="Image: file, - (stdin), http(s) URL or data: URI (repeatable).", rich_help_panel=IN),
 ]
+MaxImageSize = Annotated[str, typer.Option("--max-image-size", help="Cap on each -i image file (bytes, KB, MB, GB).", rich_help_panel=IN)]
 MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="max_tokens.", rich_help_panel=REQ)]
 Temperature = Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="0.0–2.0.", rich_help_panel=REQ)]
 TopP = Annotated[Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="0.0–1.0.", rich_help_panel=REQ)]

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from .. import connection
+from .. import connection, secrets
 from ..connection import check_url, parse_headers
 from ..env import Environment
 from ..errors import UsageError
@@ -27,6 +27,7 @@ from ..inputs import (
     strip_newlines,
 )
 from ..output import OutputOptions
+from ..protocol.strict_json import clean
 
 if TYPE_CHECKING:
     from ..chat import ChatTarget
@@ -69,6 +70,7 @@ class ChatArgs:
     history: Optional[str] = None
     conversation: Optional[str] = None
     image: list[str] = field(default_factory=list)
+    max_image_size: str = "20MB"
     max_tokens: Optional[int] = None
     temperature: Optional[float] = None
     top_p: Optional[float] = None
@@ -188,6 +190,8 @@ def resolve_request(
         data = env.stdin.read() if env.stdin is not None else b""
         stdin_text = decode_text(data, "standard input")
     message = build_message(args.message, stdin_text)
+    if message is not None:
+        message = clean(message)  # argv bytes that are not UTF-8 arrive as lone surrogates: U+FFFD
     if message is None or message == "":
         if message_required:
             raise UsageError("no message: give MESSAGE or pipe text on stdin", hint='streamchat chat "Hello"')
@@ -197,12 +201,15 @@ def resolve_request(
         if system is not None:
             raise UsageError("give --system or --system-file, not both")
         system = strip_newlines(decode_text(read_file_bytes(args.system_file, "system prompt file", env.stdin), "system prompt file"))
+    if system is not None:
+        system = clean(system)
     history = []
     if args.conversation:
         history.extend(load_conversation(args.conversation))
     if args.history is not None:
         history.extend(load_history(args.history, env.stdin))
-    images = [load_image(src, env.stdin) for src in args.image]
+    max_image = parse_size(args.max_image_size, "--max-image-size")
+    images = [load_image(src, env.stdin, max_image) for src in args.image]
     # Every value here has been checked: options by Typer (with ChatRequest's own bounds), history
     # items by pydantic as they were read (protocol/validation.py), the rest is text we read.
     request = ChatRequest(
@@ -224,6 +231,9 @@ def resolve_request(
 def _connection(args: ChatArgs, env: Environment, notice: Any) -> tuple[str | None, dict[str, Any]]:
     """The token and the settings every transport shares, checked before anything is sent."""
     token = resolve_token(args, env, notice)
+    secrets.protect(token)  # from here on, scrubbed from everything written
+    for name, value in parse_headers(args.header):
+        secrets.protect_header(name, value)
     if args.cacert is not None and not os.path.isfile(args.cacert):
         raise UsageError(f"--cacert {args.cacert!r} is not a file")
     shared = {

@@ -163,6 +163,7 @@ def ws_chat(
     history: o.History = None,
     conversation: o.Conversation = None,
     image: o.Image = None,
+    max_image_size: o.MaxImageSize = "20MB",
     max_tokens: o.MaxTokens = None,
     temperature: o.Temperature = None,
     top_p: o.TopP = None,

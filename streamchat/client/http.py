@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import ConnectFailedError, StreamchatError, UsageError
+from ..protocol import strict_json
 from ..protocol.http1 import ResponseHead, ResponseReader, encode_request
 from .connection import Connection, Endpoint, open_connection
 from .options import ConnectionOptions
@@ -299,7 +300,7 @@ def request_json(method: str, url: str, opts: HTTPOptions, body: Any = None, *, 
     """``request`` for a JSON answer (a model list, a sign-in): the decoded body, or None if it is not JSON."""
     _, raw = request(method, url, opts, body, headers=headers)
     try:
-        return json.loads(raw) if raw.strip() else None
+        return strict_json.loads(raw) if raw.strip() else None
     except ValueError:
         return None
 

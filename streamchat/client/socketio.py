@@ -17,6 +17,7 @@ import socketio
 
 from ..errors import AuthError, ConnectionLostError, InterruptedError_, ProtocolError, ServerReportedError, StreamTimeoutError
 from ..protocol.openwebui import CALL_TYPES, OpenWebUIMapper, refusal
+from ..protocol.strict_json import clean
 from ..reply import Reply
 from .http import HTTPOptions, open_stream
 
@@ -149,10 +150,13 @@ def _receive(inbox: queue.Queue[tuple[float, Any]], mapper: OpenWebUIMapper, rep
         for arrived, payload in items:
             if payload is _GONE:
                 raise ConnectionLostError("the Socket.IO connection was lost mid-reply")
+            try:
+                payload = clean(payload)  # python-socketio's JSON lets NaN and lone surrogates through
+            except RecursionError:
+                raise ProtocolError("malformed event: an Open WebUI event nested too deep") from None
             events = mapper.map(payload)
             if events:
-                reply.add(events, arrived)
-                renderer.write(events, arrived)
+                renderer.emit(reply, events, arrived)
             if mapper.ended:
                 renderer.flush()
                 return

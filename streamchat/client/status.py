@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 
 from ..errors import AuthError, HTTPStatusError, StreamchatError
+from ..protocol import strict_json
 from ..protocol.normalize import error_from
 
 
@@ -21,7 +21,7 @@ def describe_status(status: int, reason: str, body: bytes) -> str:
     if not text:
         return head
     try:
-        detail = error_from(json.loads(text)).message
+        detail = error_from(strict_json.loads(text)).message  # (a hostile body: deep, NaN, ... is just text)
     except ValueError:
         detail = text.splitlines()[0][:200]
     return f"{head}: {detail}"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus, InvalidURI, PayloadTooBig
+from websockets.exceptions import ProtocolError as WebSocketProtocolError
 from websockets.frames import Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
@@ -59,6 +60,10 @@ def closed_error(protocol: ClientProtocol) -> StreamchatError:
     if isinstance(protocol.parser_exc, PayloadTooBig):
         limit = protocol.max_message_size
         return ProtocolError(f"a message exceeded --max-message-size ({limit} bytes)")
+    if isinstance(protocol.parser_exc, (WebSocketProtocolError, UnicodeDecodeError)):
+        # The server broke the protocol (reserved bits set without an extension, a masked frame, a
+        # close code no endpoint may send, text that is not UTF-8): we closed with 1002 or 1007.
+        return ProtocolError(f"the server broke the WebSocket protocol: {protocol.parser_exc}")
     received = protocol.close_rcvd
     code = received.code if received is not None else 1006
     reason = f": {received.reason}" if received is not None and received.reason else ""
@@ -87,6 +92,8 @@ class WSConnection:
             self.uri = parse_uri(self.url)
         except InvalidURI as exc:
             raise UsageError(f"bad URL {url!r}: {exc}") from exc
+        except ValueError:  # urllib's word for a port out of range
+            raise UsageError(f"bad URL {url!r}: the port must be a number from 0 to 65535") from None
         self.protocol = ClientProtocol(self.uri, max_size=opts.max_message_size)
         self.sock: socket.socket | None = None
         self.before_read: Callable[[], None] = lambda: None
@@ -112,10 +119,13 @@ class WSConnection:
             sock = socket.create_connection((self.uri.host, self.uri.port), timeout=opts.connect_timeout)
         except TimeoutError as exc:
             raise StreamTimeoutError(f"timed out connecting to {self._where()} (--connect-timeout)") from exc
+        except OverflowError:  # (a port out of range that reached the socket layer)
+            raise UsageError(f"bad URL {self.url!r}: the port must be a number from 0 to 65535") from None
         except OSError as exc:
             raise ConnectionLostError(f"could not connect to {self._where()}: {exc.strerror or exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.uri.secure:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
             sock = self._tls(sock)
         self.sock = sock
         request = self.protocol.connect()
@@ -126,9 +136,14 @@ class WSConnection:
         self._send_pending()
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise StreamTimeoutError(f"timed out waiting for the WebSocket handshake from {self._where()}")
-            data = self._recv(remaining, during="the handshake")
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                data = self._recv(remaining, during="the handshake")
+            except TimeoutError:
+                raise StreamTimeoutError(
+                    f"timed out: no WebSocket handshake answer from {self._where()} within --connect-timeout ({opts.connect_timeout:g} s)"
+                ) from None
             if data:
                 self.protocol.receive_data(data)
             else:
@@ -162,6 +177,9 @@ class WSConnection:
             context.verify_mode = ssl.CERT_NONE
         try:
             return context.wrap_socket(sock, server_hostname=self.uri.host)
+        except TimeoutError:
+            sock.close()
+            raise StreamTimeoutError(f"timed out: no TLS handshake from {self._where()} within --connect-timeout") from None
         except (ssl.SSLError, OSError) as exc:
             sock.close()
             raise ConnectionLostError(
@@ -175,10 +193,22 @@ class WSConnection:
         if isinstance(exc, InvalidStatus):
             status = exc.response.status_code
             error = http_status_error(status, exc.response.reason_phrase, exc.response.body or b"")
+            if status == 403 and not self._sent_credentials():
+                # No token was sent, so the token is not what was refused: Starlette, for one,
+                # answers 403 to a WebSocket handshake on any path that takes none.
+                error.hint = "no token was sent: this path may take no WebSocket (check --url), or the server wants a token"
+            elif status == 401 and not self._sent_credentials():
+                error.hint = "the server wants a token: STREAMCHAT_TOKEN or --token-file"
             error.retryable = status in (429, 500, 502, 503, 504)  # type: ignore[attr-defined]
             error.retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))  # type: ignore[attr-defined]
             raise error
         raise ProtocolError(f"WebSocket handshake with {self._where()} failed: {exc}")
+
+    def _sent_credentials(self) -> bool:
+        from ..secrets import CREDENTIAL_HEADERS
+
+        query = self.uri.resource_name.partition("?")[2]
+        return any(name.lower() in CREDENTIAL_HEADERS for name in self.opts.headers) or "token=" in query
 
     # -- sending ---------------------------------------------------------------------------------
 

@@ -9,10 +9,9 @@ the connection right after its last chunk, as llama.cpp's does after ``[DONE]``)
 
 from __future__ import annotations
 
-import json
-
 from ..errors import ProtocolError, TruncatedError
 from ..events import Done, Event
+from . import strict_json
 from .normalize import Normalizer, complete_answer
 from .sse import SSEDecoder
 
@@ -64,9 +63,9 @@ class ReplyDecoder:
         if self._answer is not None:
             raw = b"".join(self._answer)
             try:
-                value = json.loads(raw)
+                value = strict_json.loads(raw)
             except ValueError as exc:
-                raise ProtocolError("malformed reply: the application/json body is not JSON") from exc
+                raise ProtocolError(f"malformed reply: the application/json body is not JSON ({exc})") from None
             return complete_answer(value, self.dialect)
         if self._sse is not None:
             self._sse.close()

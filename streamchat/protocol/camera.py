@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import binascii
-import json
 from base64 import b64decode
 from dataclasses import dataclass
 from typing import Any
+
+from . import strict_json
 
 
 @dataclass
@@ -56,9 +57,9 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
 def parse_frame(text: str) -> Frame:
     """One WebSocket message → a checked Frame, or BadFrame saying what is wrong."""
     try:
-        obj = json.loads(text)
+        obj = strict_json.loads(text)  # a non-finite number reads as absent: such a detection is dropped
     except ValueError as exc:
-        raise BadFrame("frame is not JSON") from exc
+        raise BadFrame(f"frame is not JSON ({exc})") from None
     if not isinstance(obj, dict):
         raise BadFrame("frame is not a JSON object")
     missing = [key for key in ("frame", "timestamp", "camera_id") if key not in obj]

@@ -19,12 +19,13 @@ The rules, in the order they are tried (numbers as in SPEC §4, §12 for Anthrop
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import ProtocolError
 from ..events import Content, Done, Error, Event, Reasoning, Tps, Usage
 from .chunk_template import ChunkTemplate
+from .strict_json import MAX_DEPTH, JSONTooDeep, loads, may_be_too_deep
+from .strict_json import fast_loads as _fast_loads
 
 NAMED_EVENTS = frozenset({"content", "reasoning", "tps", "usage", "done", "error"})
 # Event names whose data is read by the data rules (Anthropic names its events after their type).
@@ -41,40 +42,26 @@ _DATA_EVENTS = frozenset(
     }
 )
 _OBJECT_START = ("{", b"{")
-try:
-    from orjson import loads as _fast_loads  # 3x the stdlib on token-sized objects; str or bytes
-except ImportError:  # pragma: no cover - a platform without orjson wheels
-    _scan_once = json.decoder.JSONDecoder().scan_once
-
-    def _fast_loads(data: str | bytes) -> Any:
-        if type(data) is bytes:
-            data = data.decode("utf-8")  # invalid UTF-8 (a ValueError) goes the slow way, decoded with U+FFFD
-        value, end = _scan_once(data, 0)
-        if end != len(data):
-            raise ValueError("trailing data")
-        return value
+_FINITE = (float("-inf"), float("inf"))
 
 
 def _loads(data: str) -> Any:
-    """``json.loads`` semantics, fast: orjson first, the stdlib for whatever orjson refuses.
-
-    orjson is stricter (NaN, lone surrogates, huge integers); the stdlib decides those cases, so
-    what counts as JSON is exactly what ``json.loads`` accepts.
-    """
+    """Server JSON, safely (``strict_json.loads``); nesting too deep is a protocol error."""
     try:
-        return _fast_loads(data)
-    except (ValueError, StopIteration):
-        return json.loads(data)
+        return loads(data)
+    except JSONTooDeep:
+        raise ProtocolError(f"malformed stream: {_preview(data)} is nested deeper than {MAX_DEPTH} levels") from None
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A count, or None: not a number, or not finite (values from ``strict_json`` never are; others may be)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in _FINITE:
         return None
     return int(value)
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in _FINITE:
         return None
     return value
 
@@ -128,7 +115,7 @@ def error_from(obj: Any) -> Error:
 
 
 def _code(value: Any) -> str | int | float | None:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value != value or value in _FINITE:
         return None
     return value
 
@@ -220,14 +207,14 @@ class Normalizer:
         """
         out: list[Event] = []
         append = out.append
-        loads = _fast_loads
+        fast = _fast_loads
         on_bytes = bool(payloads) and type(payloads[0]) is bytes  # all bytes or all str
         prefix, suffix, start, fixed = self._template_parts() if on_bytes else (None, b"", 0, 0)
         fits = False
         for raw in payloads:
             if prefix is not None and raw.startswith(prefix) and raw.endswith(suffix) and len(raw) > fixed:  # type: ignore[arg-type]
                 try:
-                    text = loads(raw[start : len(raw) - fixed + start])
+                    text = fast(raw[start : len(raw) - fixed + start])
                 except (ValueError, StopIteration):
                     text = None
                 if type(text) is str:
@@ -235,9 +222,9 @@ class Normalizer:
                         append(Content(text))
                     fits = True
                     continue
-            if raw[:1] in _OBJECT_START:
+            if raw[:1] in _OBJECT_START and not may_be_too_deep(raw):  # (deep or odd JSON: the careful path below)
                 try:
-                    value = loads(raw)
+                    value = fast(raw)
                 except (ValueError, StopIteration):
                     value = None
                 text = _token_text(value)
@@ -265,7 +252,10 @@ class Normalizer:
         template = self._template
         if template is None:
             return None, b"", 0, 0
-        return template.prefix, template.suffix, len(template.prefix), len(template.prefix) + len(template.suffix)
+        # matched with the token's opening quote: the fast parser is only ever given a string there
+        # (never, say, deep nesting), at no cost per token
+        prefix = template.prefix + b'"'
+        return prefix, template.suffix, len(template.prefix), len(template.prefix) + len(template.suffix)
 
     def _learn(self, raw: bytes, value: Any, fitted: bool) -> bool:
         """A token chunk the template did not fit: cut a new template from it now if the template had
@@ -285,10 +275,12 @@ class Normalizer:
         if data == "[DONE]":
             return [Done(self.finish_reason)]
         try:
+            if may_be_too_deep(data):
+                raise ValueError("deep: the careful path")
             value = _fast_loads(data)  # _loads inlined: this runs once per token
         except (ValueError, StopIteration):
             try:
-                value = json.loads(data)
+                value = _loads(data)
             except ValueError:
                 return self._not_json(data)
         if type(value) is dict:

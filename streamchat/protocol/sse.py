@@ -132,7 +132,7 @@ class SSEDecoder:
                 if b"\x00" not in value:
                     self._last_id = value.decode("utf-8", "replace")
             elif field == b"retry":
-                if value and value.isdigit():
+                if value and value.isdigit() and len(value) <= 18:  # (Python refuses int() of 4,301+ digits)
                     self._retry = int(value)
         return out
 
