@@ -83,6 +83,7 @@ _streamchat() {
         "chat|--token") COMPREPLY=(); return ;;
         "chat|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "chat|-H"|"chat|--header") COMPREPLY=(); return ;;
+        "chat|-p"|"chat|--param") COMPREPLY=(); return ;;
         "chat|-m"|"chat|--model") COMPREPLY=(); return ;;
         "chat|--provider") COMPREPLY=(); return ;;
         "chat|-s"|"chat|--system") COMPREPLY=(); return ;;
@@ -145,6 +146,7 @@ _streamchat() {
         "ws-chat|--token") COMPREPLY=(); return ;;
         "ws-chat|--token-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "ws-chat|-H"|"ws-chat|--header") COMPREPLY=(); return ;;
+        "ws-chat|-p"|"ws-chat|--param") COMPREPLY=(); return ;;
         "ws-chat|-m"|"ws-chat|--model") COMPREPLY=(); return ;;
         "ws-chat|--provider") COMPREPLY=(); return ;;
         "ws-chat|-s"|"ws-chat|--system") COMPREPLY=(); return ;;
@@ -179,11 +181,11 @@ _streamchat() {
         "bench compare") COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")) ;;
         "bench report") COMPREPLY=($(compgen -W "-o --output --title -q --quiet -h --help" -- "$cur")) ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;
-        "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-image-size --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace --chat-id -h --help" -- "$cur")) ;;
+        "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -p --param -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-image-size --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace --chat-id -h --help" -- "$cur")) ;;
         "config") COMPREPLY=($(compgen -W "--profile -o --output -h --help" -- "$cur")) ;;
         "models") COMPREPLY=($(compgen -W "--url --dialect --token --token-file -H --header --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --profile -h --help" -- "$cur")) ;;
         "serve") COMPREPLY=($(compgen -W "--host --port --ttft-ms --itl-ms --tokens-per-second --reply-tokens --seed --reasoning --token --access-log --fps --width --height --workers --max-body --limit-concurrency -h --help" -- "$cur")) ;;
-        "ws-chat") COMPREPLY=($(compgen -W "--url --profile --token --token-file -H --header -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-image-size --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-message-size --ping-interval --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace -h --help" -- "$cur")) ;;
+        "ws-chat") COMPREPLY=($(compgen -W "--url --profile --token --token-file -H --header -p --param -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-image-size --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-message-size --ping-interval --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --no-reasoning -t --timestamps --color --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace -h --help" -- "$cur")) ;;
     esac
 }
 complete -o default -F _streamchat streamchat

@@ -23,8 +23,8 @@ __all__ = [
 
 _LAZY = {
     "ChatRequest": ("streamchat.protocol.requests", "ChatRequest"),
-    "ChatTarget": ("streamchat.chat", "ChatTarget"),
-    "run_http_chat": ("streamchat.chat", "run_http_chat"),
+    "ChatTarget": ("streamchat.session.http", "ChatTarget"),
+    "run_http_chat": ("streamchat.session.http", "run_http_chat"),
     "HTTPOptions": ("streamchat.client.http", "HTTPOptions"),
     "Normalizer": ("streamchat.protocol.normalize", "Normalizer"),
     "SSEDecoder": ("streamchat.protocol.sse", "SSEDecoder"),

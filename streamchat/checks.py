@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import CheckFailedError, UsageError
-from .reply import Reply
+from .session.reply import Reply
 
 
 @dataclass

@@ -27,6 +27,8 @@ only a ``ConnectFailedError`` and some HTTP statuses, never anything after the f
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StreamchatError(Exception):
     """Base class: ``str(exc)`` is the one-line message, ``hint`` an optional second line."""
@@ -34,10 +36,13 @@ class StreamchatError(Exception):
     exit_code = 1
     code = "error"
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if code is not None:
+            self.code = code  # a more precise reason than the class's (a WebSocket close: closed_1011)
+        self.reply: Any = None  # the reply as far as it got, when a chat turn failed (session/turn.py)
 
 
 class ServerReportedError(StreamchatError):
@@ -115,6 +120,10 @@ class AuthError(StreamchatError):
 class ProtocolError(StreamchatError):
     exit_code = 7
     code = "protocol_error"
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint=hint, code=code)
+        self.partial: list[Any] = []  # the events decoded from the same read before the bad data
 
 
 class TruncatedError(ProtocolError):

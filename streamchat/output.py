@@ -18,11 +18,11 @@ from typing import Any
 
 from . import secrets
 from .env import Environment
-from .errors import WriteFailedError
+from .errors import CheckFailedError, StreamchatError, WriteFailedError
 from .events import Content, Done, Error, Event, Reasoning
 from .protocol.strict_json import clean
 from .protocol.strict_json import dumps as strict_dumps
-from .reply import Reply
+from .session.reply import Reply
 from .terminal import neutralize, one_line
 
 OUTPUT_MODES = ("text", "ndjson", "json")
@@ -66,6 +66,10 @@ class Renderer:
         # made here, not in __init__: the credentials are known by the time a reply begins
         self._content_scrub = self.scrubber.text_stream()
         self._reasoning_scrub = self.scrubber.text_stream()
+
+    def sent(self, at: float) -> None:
+        """The request that the reply answers went out at ``at`` (after any retries): ``-t`` counts from it."""
+        self.t0 = at
 
     def emit(self, reply: Reply, events: list[Event], now: float) -> None:
         """Events decoded from one read: scrubbed, into the reply, then rendered."""
@@ -141,12 +145,25 @@ class Renderer:
             reply.add(held, now)
             self.write(held, now)
 
-    def end(self, reply: Reply) -> None:
-        """The reply is over (completed or not): final output, then the stderr report."""
+    def end(self, reply: Reply, failure: StreamchatError | None = None) -> None:
+        """The reply is over, completed or not (``failure``): final output, then the stderr report."""
         self.release(reply)
         self.flush()
-        if not self.opts.quiet and not self.stdout_closed and reply.done and reply.error is None:
+        if failure is None and not self.opts.quiet and not self.stdout_closed and reply.done and reply.error is None:
             self.note(reply.report_line())
+
+    def failure_object(self, reply: Reply, failure: StreamchatError | None) -> dict[str, Any] | None:
+        """What a failed run says on stdout (``docs/events.md#failures``): its message, ``code`` and HTTP
+        ``status``. None when nothing is due: no failure, a failed check (the reply itself completed), or a
+        server error event that was already written."""
+        if failure is None or isinstance(failure, CheckFailedError) or reply.error is not None:
+            return None
+        code = failure.code if failure.code is not None else "server_error"
+        out: dict[str, Any] = {"message": self.scrubber.text(failure.message), "code": code if isinstance(code, str) else str(code)}
+        status = getattr(failure, "status", None)
+        if isinstance(status, int):
+            out["status"] = status
+        return out
 
     def note(self, line: str) -> None:
         """A line for people on stderr (notices; suppressed by -q): one line, scrubbed, harmless."""
@@ -252,14 +269,14 @@ class TextRenderer(Renderer):
         self._in_reasoning = False
         self._err.append("\n")
 
-    def end(self, reply: Reply) -> None:
+    def end(self, reply: Reply, failure: StreamchatError | None = None) -> None:
         self.release(reply)
         if self._in_reasoning:
             self._end_reasoning()
         if self._owes_newline:
             self._out.append(b"\n")
             self._owes_newline = False
-        super().end(reply)
+        super().end(reply, failure)
 
 
 class NDJSONRenderer(Renderer):
@@ -283,6 +300,14 @@ class NDJSONRenderer(Renderer):
                 record.update(extra)
             out.append(strict_dumps(record).encode() + b"\n")
 
+    def end(self, reply: Reply, failure: StreamchatError | None = None) -> None:
+        self.release(reply)
+        error = self.failure_object(reply, failure)
+        if error is not None:  # the last line of a failed run says why
+            record = {"type": "error", **error, **self._extra(reply.t_end or reply.t_last or self.t0)}
+            self._out.append(strict_dumps(record).encode() + b"\n")
+        super().end(reply, failure)
+
     def _extra(self, now: float) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if self.opts.timestamps:
@@ -298,10 +323,16 @@ class JSONRenderer(Renderer):
     def write(self, events: list[Event], now: float) -> None:
         pass
 
-    def end(self, reply: Reply) -> None:
+    def end(self, reply: Reply, failure: StreamchatError | None = None) -> None:
         self.release(reply)
-        self._out.append(strict_dumps(reply.summary()).encode() + b"\n")
-        super().end(reply)
+        summary = reply.summary()
+        error = self.failure_object(reply, failure)
+        if error is not None:
+            summary["error"], summary["done"] = error, False
+        if self.turn is not None:
+            summary["turn"] = self.turn
+        self._out.append(strict_dumps(summary).encode() + b"\n")
+        super().end(reply, failure)
 
 
 def print_error(message: str, hint: str | None = None, env: Environment | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 
 import pytest
 from conftest import clean_env, expected_reply, run_cli, run_on_terminal, seen_by
@@ -200,7 +201,9 @@ def test_refused_exits_3_after_retries(cli):
 def test_read_timeout_exits_4(server):
     r = fault(server, "stall-after=2", "--read-timeout", "0.5")
     assert r.code == 4
-    assert [line["type"] for line in r.lines()] == ["content", "content"]
+    lines = r.lines()
+    assert [line["type"] for line in lines] == ["content", "content", "error"]
+    assert lines[-1]["code"] == "timeout" and "read-timeout" in lines[-1]["message"]  # the failure as data, last
     assert "read-timeout" in r.stderr
 
 
@@ -251,7 +254,13 @@ def test_token_on_command_line_warns(auth_server):
 def test_http_error_exits_6_with_message(server, status):
     r = fault(server, f"status={status}")
     assert r.code == 6 and f"HTTP {status}" in r.stderr and "injected status" in r.stderr
-    assert r.out == ""
+    (line,) = r.lines()  # nothing but the failure, as data
+    assert line == {
+        "type": "error",
+        "message": f"HTTP {status} {HTTPStatus(int(status)).phrase}: injected status {status}",
+        "code": f"http_{status}",
+        "status": int(status),
+    }
 
 
 def test_429_retried_then_exit_6(server):
@@ -486,6 +495,7 @@ def test_sigint_mid_stream_exits_130_with_output_flushed(slow_server):
     proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    lines = [first] + rest.splitlines()
-    assert all(json.loads(line)["type"] == "content" for line in lines)
+    lines = [json.loads(line) for line in [first, *rest.splitlines()]]
+    assert all(line["type"] == "content" for line in lines[:-1])
+    assert lines[-1] == {"type": "error", "message": "interrupted", "code": "interrupted"}
     assert b"Traceback" not in err

@@ -45,7 +45,7 @@ def test_fail_on_empty():
     from streamchat.checks import Checks
     from streamchat.errors import CheckFailedError
     from streamchat.events import Content, Done
-    from streamchat.reply import Reply
+    from streamchat.session.reply import Reply
 
     empty = Reply(0.0)
     empty.add([Done("stop")], 0.1)

@@ -14,11 +14,10 @@ import pytest
 from conftest import run_cli
 from hostile_servers import http_response, http_server, sse
 
-from streamchat.chat import read_body
 from streamchat.env import Environment
 from streamchat.errors import ProtocolError, StreamchatError
 from streamchat.output import OutputOptions, make_renderer
-from streamchat.reply import Reply
+from streamchat.session.http import decode_body
 
 TOKEN = b'{"choices":[{"index":0,"delta":{"content":"%s"}}]}'
 
@@ -27,14 +26,11 @@ def render(chunks: list[bytes], mode: str = "ndjson", dialect: str = "openai"):
     """The chunks through decoder, normaliser and a renderer: (stdout bytes, the reply, the error if any)."""
     env = Environment(stdin=None, stdout=io.BytesIO(), stderr=io.StringIO(), environ={}, stdout_isatty=False, stderr_isatty=False)
     renderer = make_renderer(env, OutputOptions(mode=mode, quiet=True))
-    reply = Reply(0.0)
-    renderer.begin(0.0)
     error = None
     try:
-        read_body("text/event-stream", iter(chunks), dialect, reply, renderer)
+        reply = decode_body("text/event-stream", chunks, dialect, renderer)
     except StreamchatError as exc:
-        error = exc
-    renderer.end(reply)
+        error, reply = exc, exc.reply
     return env.stdout.getvalue(), reply, error  # type: ignore[attr-defined]
 
 
@@ -68,7 +64,8 @@ def test_deep_nesting_is_a_protocol_error_after_what_came_before(depth):
     out, reply, error = render([sse(TOKEN % b"kept", deep, TOKEN % b"never")])
     assert isinstance(error, ProtocolError) and error.exit_code == 7
     assert "nested deeper than 256" in error.message
-    assert strict_lines(out) == [{"type": "content", "text": "kept"}]
+    lines = strict_lines(out)
+    assert lines[:-1] == [{"type": "content", "text": "kept"}] and lines[-1]["code"] == "protocol_error"
 
 
 def test_nesting_of_256_is_fine():

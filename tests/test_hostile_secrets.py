@@ -134,8 +134,8 @@ def test_every_text_field_of_any_event_kind_is_scrubbed():
 
     from streamchat.env import Environment
     from streamchat.output import OutputOptions, make_renderer
-    from streamchat.reply import Reply
     from streamchat.secrets import Scrubber
+    from streamchat.session.reply import Reply
 
     class ToolCallLike:
         __slots__ = ("name", "arguments", "index")

@@ -44,7 +44,9 @@ def test_frames_no_server_may_send_are_protocol_errors(frame):
         r = run_cli("ws-chat", "--url", url, "--retries", "0", "-o", "ndjson", "Hi")
     assert r.code == 7, r.stderr
     assert "broke the WebSocket protocol" in r.stderr
-    assert r.lines() == [{"type": "content", "text": "Hi"}]  # what came before is kept
+    lines = r.lines()
+    assert lines[:-1] == [{"type": "content", "text": "Hi"}]  # what came before is kept
+    assert lines[-1]["type"] == "error" and lines[-1]["code"] == "protocol_error"  # and why the run failed, last
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,12 @@ import pytest
 from conftest import run_cli
 from scripted_http import chunked, redirect, reset, scripted_server, sse_response
 
-from streamchat.chat import ChatTarget, run_http_chat
 from streamchat.client.http import HTTPOptions
 from streamchat.env import Environment
 from streamchat.errors import StreamchatError
 from streamchat.output import OutputOptions, make_renderer
 from streamchat.protocol.requests import ChatRequest
+from streamchat.session.http import ChatTarget, run_http_chat
 
 OPENAI = (
     b'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'

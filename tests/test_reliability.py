@@ -21,7 +21,9 @@ def test_sigterm_mid_stream_is_130_with_output_flushed(slow_server):
     proc.send_signal(signal.SIGTERM)
     rest, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert all(json.loads(line)["type"] == "content" for line in [first, *rest.splitlines()])
+    lines = [json.loads(line) for line in [first, *rest.splitlines()]]
+    assert all(line["type"] == "content" for line in lines[:-1])
+    assert lines[-1] == {"type": "error", "message": "interrupted", "code": "interrupted"}  # the last line says why
     assert b"Traceback" not in err
 
 

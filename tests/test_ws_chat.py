@@ -119,7 +119,8 @@ def test_message_over_the_cap_is_7(server):
 
 def test_read_timeout_is_4(server):
     r = fault(server, "stall-after=2", "--read-timeout", "0.5")
-    assert r.code == 4 and [line["type"] for line in r.lines()] == ["content", "content"]
+    assert r.code == 4 and [line["type"] for line in r.lines()] == ["content", "content", "error"]
+    assert r.lines()[-1]["code"] == "timeout"
 
 
 def test_handshake_refused_401_is_5(auth_server):
@@ -227,7 +228,8 @@ def test_sigint_mid_reply_is_130_with_close_1000(slow_server):
     proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert all(json.loads(line)["type"] == "content" for line in rest.splitlines())
+    lines = [json.loads(line) for line in rest.splitlines()]
+    assert all(line["type"] == "content" for line in lines[:-1]) and lines[-1]["code"] == "interrupted"
     deadline = time.time() + 5
     while len(ws.close_codes) == count and time.time() < deadline:
         time.sleep(0.02)

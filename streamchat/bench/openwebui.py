@@ -1,6 +1,6 @@
 """bench over Open WebUI's Socket.IO channel (``--transport socketio``): one socket a request.
 
-Each request is the same exchange ``chat --transport socketio`` makes (``client/socketio.py``: sign
+Each request is the same exchange ``chat --transport socketio`` makes (``session/socketio.py``: sign
 in or use the token, connect, user-join, POST the chat, read its events from the socket), run on a
 thread of its own because python-socketio's client is synchronous. Its events go into the
 request's timeline as they are mapped, stamped with their arrival on the socket's thread. TTFT
@@ -28,9 +28,9 @@ class TimelineRenderer(Renderer):
         super().__init__(Environment(), OutputOptions(quiet=True))
         self.timeline = timeline
 
-    def begin(self, t0: float, turn: int | None = None) -> None:
-        super().begin(t0, turn)
-        self.timeline.sent = t0  # the chat POST
+    def sent(self, at: float) -> None:
+        super().sent(at)
+        self.timeline.sent = at  # the chat POST
 
     def write(self, events: list[Any], now: float) -> None:
         if not self.timeline.done and take(self.timeline, events, now):
@@ -40,7 +40,8 @@ class TimelineRenderer(Renderer):
 def exchange(spec: Any, request: Any, timeline: Timeline) -> None:
     """One request, blocking; raises the client's StreamchatError when it fails."""
     from ..client.http import HTTPOptions
-    from ..client.socketio import OpenWebUITarget, run_socketio_chat
+    from ..client.socketio import OpenWebUITarget
+    from ..session.socketio import run_socketio_chat
 
     headers = dict(spec.headers)
     auth = headers.pop("Authorization", "")

@@ -138,7 +138,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = list(argv) if argv is not None else sys.argv[1:]
     keep = invoked(args)
     if keep in ("chat", "ws-chat"):  # from the first import on; never for serve or bench (timed streams)
-        from .collector import collect_garbage_less_often
+        from ..session.collector import collect_garbage_less_often
 
         collect_garbage_less_often()
     command = get_command(light_app(app, keep=keep))

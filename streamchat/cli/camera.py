@@ -56,7 +56,7 @@ def camera(
     """Receive a camera's frame stream over WebSocket."""
     from ..camera import CameraOptions, CameraRun
     from ..env import Environment
-    from .resolve import ChatArgs, endpoint, resolve_ws
+    from ..session.settings import ChatArgs, endpoint, resolve_ws
 
     env = Environment()
     args = ChatArgs.from_locals({**locals(), "retries": 0})

@@ -43,7 +43,7 @@ def models(
     from ..client.models import list_models
     from ..env import Environment
     from ..output import make_renderer
-    from .resolve import ChatArgs, endpoint, output_options, parse_headers, resolve_http
+    from ..session.settings import ChatArgs, endpoint, output_options, parse_headers, resolve_http
 
     args = ChatArgs.from_locals(locals())
     env = Environment()

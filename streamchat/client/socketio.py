@@ -1,31 +1,25 @@
-"""Open WebUI's Socket.IO channel (SPEC §11), with python-socketio's client.
+"""Open WebUI's Socket.IO channel, with python-socketio's client: ``docs/protocols.md#open-webui``.
 
-The reply arrives as Socket.IO ``events`` on a background thread; they are queued with their
-arrival time and the caller's thread maps and renders them, flushing once per batch.
+The connection half: sign in (when no token is given), connect with the token, join, post the chat,
+stop a task. Events arrive on python-socketio's thread and are queued with their arrival time; the
+session layer (``session/socketio.py``) reads the queue as a turn's exchange.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import time
-import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import socketio
 
-from ..errors import AuthError, ConnectionLostError, InterruptedError_, ProtocolError, ServerReportedError, StreamTimeoutError
-from ..protocol.openwebui import CALL_TYPES, OpenWebUIMapper, refusal
-from ..protocol.strict_json import clean
-from ..reply import Reply
-from .http import HTTPOptions, open_stream
+from ..errors import AuthError, ConnectionLostError, ProtocolError, StreamTimeoutError
+from ..protocol import strict_json
+from ..protocol.openwebui import CALL_TYPES, refusal
+from .http import HTTPOptions, request
 
-if TYPE_CHECKING:
-    from ..output import Renderer
-    from ..protocol.requests import ChatRequest
-
-_GONE = object()
+GONE = object()  # queued when the connection drops
 
 
 @dataclass
@@ -35,23 +29,21 @@ class OpenWebUITarget:
     chat_id: str | None = None
 
 
-def _post_json(url: str, body: Any, opts: HTTPOptions, token: str | None) -> Any:
+def post_json(url: str, body: Any, opts: HTTPOptions, token: str | None) -> Any:
+    """A JSON POST to Open WebUI with its token (as a bearer token: it wants a JWT)."""
     headers = dict(opts.headers)
-    headers["Accept"] = "application/json"
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    post_opts = HTTPOptions(**{**opts.__dict__, "headers": headers})
-    with open_stream("POST", url, post_opts, body) as stream:
-        raw = stream.read_all()
+    _, raw = request("POST", url, HTTPOptions(**{**opts.__dict__, "headers": headers}), body)
     try:
-        return json.loads(raw) if raw.strip() else None
+        return strict_json.loads(raw) if raw.strip() else None
     except ValueError as exc:
         raise ProtocolError(f"{url}: the answer is not JSON") from exc
 
 
 def sign_in(base: str, opts: HTTPOptions) -> str:
     """With no token: Open WebUI hands one out for empty credentials when its auth is disabled."""
-    answer = _post_json(base + "/api/v1/auths/signin", {"email": "", "password": ""}, opts, None)
+    answer = post_json(base + "/api/v1/auths/signin", {"email": "", "password": ""}, opts, None)
     token = answer.get("token") if isinstance(answer, dict) else None
     if not isinstance(token, str) or not token:
         raise AuthError("Open WebUI's sign-in gave no token", hint="give a token with STREAMCHAT_TOKEN or --token-file")
@@ -66,106 +58,70 @@ def _connect_error(exc: Exception, base: str) -> Exception:
     return ConnectionLostError(f"could not open the Socket.IO connection to {base}: {text}")
 
 
-def run_socketio_chat(target: OpenWebUITarget, request: ChatRequest, opts: HTTPOptions, renderer: Renderer) -> Reply:
-    from ..dialects.openai import messages as openai_messages
+class SocketIOConnection:
+    """Connected and joined; ``inbox`` receives ``(arrival time, payload)`` for the events that pass
+    ``wanted`` (our message's), and ``GONE`` when the connection drops."""
 
-    base = target.base_url.rstrip("/")
-    token = target.token
-    if not token:
-        token = sign_in(base, opts)
-        opts.notice("streamchat: no token given; signed in to Open WebUI with empty credentials (its auth is disabled)")
-    message_id = str(uuid.uuid4())
-    mapper = OpenWebUIMapper(message_id)
-    inbox: queue.Queue[tuple[float, Any]] = queue.Queue()
-    sio = socketio.Client(reconnection=False, logger=False, engineio_logger=False, ssl_verify=not opts.insecure)
+    def __init__(self, base: str, token: str, opts: HTTPOptions, wanted: Any) -> None:
+        self.base = base
+        self.token = token
+        self.opts = opts
+        self.inbox: queue.Queue[tuple[float, Any]] = queue.Queue()
+        self.sio = socketio.Client(reconnection=False, logger=False, engineio_logger=False, ssl_verify=not opts.insecure)
 
-    def on_events(payload: Any) -> Any:
-        if mapper.ours(payload):
-            inbox.put((time.perf_counter(), payload))
-        inner = payload.get("data") if isinstance(payload, dict) else None
-        if isinstance(inner, dict) and inner.get("type") in CALL_TYPES:
-            return refusal(payload)
-        return None
+        def on_events(payload: Any) -> Any:
+            if wanted(payload):
+                self.inbox.put((time.perf_counter(), payload))
+            inner = payload.get("data") if isinstance(payload, dict) else None
+            if isinstance(inner, dict) and inner.get("type") in CALL_TYPES:
+                return refusal(payload)  # a server asking the user something: we say no
+            return None
 
-    sio.on("events", on_events)  # subscribed before anything is posted
-    sio.on("disconnect", lambda *args: inbox.put((time.perf_counter(), _GONE)))
-    try:
-        sio.connect(base, socketio_path="/ws/socket.io", transports=["websocket"], auth={"token": token}, wait_timeout=opts.connect_timeout)
-    except socketio.exceptions.ConnectionError as exc:
-        raise _connect_error(exc, base) from exc
-    chat_id = None
-    t0 = time.perf_counter()
-    reply = Reply(t0)
-    try:
+        self.sio.on("events", on_events)  # subscribed before anything is posted
+        self.sio.on("disconnect", lambda *args: self.inbox.put((time.perf_counter(), GONE)))
         try:
-            joined = sio.call("user-join", {"auth": {"token": token}}, timeout=opts.connect_timeout)
+            self.sio.connect(
+                base, socketio_path="/ws/socket.io", transports=["websocket"], auth={"token": token}, wait_timeout=opts.connect_timeout
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            raise _connect_error(exc, base) from exc
+        try:
+            joined = self.sio.call("user-join", {"auth": {"token": token}}, timeout=opts.connect_timeout)
         except socketio.exceptions.TimeoutError as exc:
+            self.close()
             raise StreamTimeoutError("Open WebUI did not acknowledge user-join") from exc
         if not joined:
+            self.close()
             raise AuthError(
                 "Open WebUI refused the token at user-join", hint="Open WebUI wants a JWT here (API keys are refused on the socket)"
             )
-        sid = sio.get_sid()
-        chat_id = target.chat_id or f"temporary:{sid}"
-        body = {
-            "model": request.model_id,
-            "messages": openai_messages(request),
-            "stream": True,
-            "session_id": sid,
-            "chat_id": chat_id,
-            "id": message_id,
-        }
-        t0 = reply.t_start = time.perf_counter()
-        renderer.begin(t0)
-        started = _post_json(base + "/api/chat/completions", body, opts, token)
-        if not isinstance(started, dict) or not started.get("task_ids"):
-            raise ProtocolError(f"Open WebUI did not start a task: {json.dumps(started)[:120]}")
-        _receive(inbox, mapper, reply, renderer, opts.read_timeout)
-    except KeyboardInterrupt as exc:
-        if chat_id is not None:
-            _stop(base, chat_id, opts, token)
-        raise InterruptedError_("interrupted") from exc
-    finally:
-        reply.t_end = time.perf_counter()
-        if not renderer.stdout_closed:
-            renderer.end(reply)
-        sio.disconnect()
-    if reply.error is not None:
-        raise ServerReportedError(reply.error.message, code=reply.error.code)
-    return reply
 
+    @property
+    def sid(self) -> str:
+        return str(self.sio.get_sid())
 
-def _receive(inbox: queue.Queue[tuple[float, Any]], mapper: OpenWebUIMapper, reply: Reply, renderer: Renderer, read_timeout: float) -> None:
-    while True:
-        renderer.flush()
+    def next_batch(self, read_timeout: float) -> list[tuple[float, Any]]:
+        """The events queued so far (waiting up to ``read_timeout`` for the first)."""
         try:
-            items = [inbox.get(timeout=read_timeout)]
+            items = [self.inbox.get(timeout=read_timeout)]
         except queue.Empty:
             raise StreamTimeoutError(f"timed out: no event from Open WebUI within --read-timeout ({read_timeout:g} s)") from None
         while True:
             try:
-                items.append(inbox.get_nowait())
+                items.append(self.inbox.get_nowait())
             except queue.Empty:
-                break
-        for arrived, payload in items:
-            if payload is _GONE:
-                raise ConnectionLostError("the Socket.IO connection was lost mid-reply")
-            try:
-                payload = clean(payload)  # python-socketio's JSON lets NaN and lone surrogates through
-            except RecursionError:
-                raise ProtocolError("malformed event: an Open WebUI event nested too deep") from None
-            events = mapper.map(payload)
-            if events:
-                renderer.emit(reply, events, arrived)
-            if mapper.ended:
-                renderer.flush()
-                return
+                return items
+
+    def stop(self, chat_id: str) -> None:
+        """Ctrl-C: ask Open WebUI to stop the task; best effort."""
+        try:
+            quick = HTTPOptions(**{**self.opts.__dict__, "retries": 0, "connect_timeout": 3.0, "read_timeout": 3.0})
+            post_json(f"{self.base}/api/tasks/chat/{chat_id}/stop", {}, quick, self.token)
+        except Exception:  # noqa: BLE001 - we are exiting on Ctrl-C either way
+            pass
+
+    def close(self) -> None:
+        self.sio.disconnect()
 
 
-def _stop(base: str, chat_id: str, opts: HTTPOptions, token: str | None) -> None:
-    """Ctrl-C: ask Open WebUI to stop the task (SPEC §11 step 5); best effort."""
-    try:
-        quick = HTTPOptions(**{**opts.__dict__, "retries": 0, "connect_timeout": 3.0, "read_timeout": 3.0})
-        _post_json(f"{base}/api/tasks/chat/{chat_id}/stop", {}, quick, token)
-    except Exception:  # noqa: BLE001 - we are exiting on Ctrl-C either way
-        pass
+__all__ = ["GONE", "OpenWebUITarget", "SocketIOConnection", "post_json", "sign_in"]

@@ -107,6 +107,11 @@ class WSConnection:
         self.opened = False
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """The connection is over (a close frame went both ways, or it was lost)."""
+        return self._closed
+
     # -- opening ---------------------------------------------------------------------------------
 
     def _where(self) -> str:

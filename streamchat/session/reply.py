@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .events import Done, Error, Event, Tps, Usage
+from ..events import Done, Error, Event, Tps, Usage
 
 
 class TextBuffer:
@@ -58,6 +58,7 @@ class Reply:
         self.error: Error | None = None
         self.done = False
         self.retry_wait = 0.0  # seconds spent waiting between attempts before the reply began
+        self.timed = True  # False for a recording played instantly: its times say nothing, so no rates
         self.ends_with_newline = True  # nothing written yet: no newline owed
 
     def add(self, events: list[Event], now: float) -> None:
@@ -121,8 +122,9 @@ class Reply:
         return (end - self.t_start) * 1000.0
 
     def client_tps(self) -> float | None:
-        """Output tokens over the time from the first token to the last one."""
-        if self.t_first is None or self.t_last is None or self.t_last <= self.t_first:
+        """Output tokens over the time from the first token to the last one: only when that means
+        something (at least 2 tokens over at least 1 ms, from a live stream or a paced replay)."""
+        if not self.timed or self.t_first is None or self.t_last is None or self.t_last - self.t_first < 0.001:
             return None
         tokens = self.output_tokens
         if tokens < 2:

@@ -18,7 +18,6 @@ from ..errors import UsageError
 from ..inputs import (
     build_message,
     decode_text,
-    load_conversation,
     load_history,
     load_image,
     parse_size,
@@ -27,11 +26,11 @@ from ..inputs import (
     strip_newlines,
 )
 from ..output import OutputOptions
+from ..params import parse_params
 from ..protocol.strict_json import clean
+from .conversation import Conversation
 
 if TYPE_CHECKING:
-    from ..chat import ChatTarget
-    from ..client.http import HTTPOptions
     from ..protocol.requests import ChatRequest
 
 DEMO_NOTICE = "streamchat: no --url given; using the built-in demo server at {url}"
@@ -90,6 +89,7 @@ class ChatArgs:
     timestamps: bool = False
     color: str = "auto"
     profile: Optional[str] = None
+    param: list[str] = field(default_factory=list)  # -p KEY=VALUE: extra top-level body fields
     record: Optional[str] = None
     replay: Optional[str] = None
     replay_pace: str = "original"
@@ -99,7 +99,7 @@ class ChatArgs:
     @classmethod
     def from_locals(cls, values: dict[str, Any]) -> ChatArgs:
         known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        for key in ("header", "image"):
+        for key in ("header", "image", "param"):
             known[key] = list(known.get(key) or [])
         args = cls(**known)
         args.apply_config()
@@ -165,18 +165,23 @@ def resolve_dialect(args: ChatArgs, url: str | None) -> str:
 
 
 @dataclass
-class ResolvedChat:
-    target: ChatTarget
+class Resolved:
+    """A request as the options and inputs make it, and the conversation file it continues, if any."""
+
     request: ChatRequest
-    http: HTTPOptions
-    output: OutputOptions
-    conversation: str | None
+    message: str | None  # as given (None: no message yet, ws-chat reads turns from stdin)
+    conversation: Conversation | None
+    given_system: str | None  # the system prompt given on this run (-s, --system-file), if any
+
+    def keeper(self, request: ChatRequest | None = None) -> Callable[[Any], None] | None:
+        """What keeps a completed turn (the -C append), or None without -C."""
+        if self.conversation is None:
+            return None
+        return self.conversation.keeper(request or self.request, self.given_system)
 
 
-def resolve_request(
-    args: ChatArgs, env: Environment, *, message_required: bool = True, read_stdin: bool = True
-) -> tuple[ChatRequest, str | None]:
-    """The request (message, history, images, sampling) and the raw message, from options and stdin.
+def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool = True, read_stdin: bool = True) -> Resolved:
+    """The request (message, history, images, sampling), from options and stdin.
 
     ``read_stdin=False`` leaves stdin alone (``ws-chat`` reads it as one turn a line).
     """
@@ -203,9 +208,14 @@ def resolve_request(
         system = strip_newlines(decode_text(read_file_bytes(args.system_file, "system prompt file", env.stdin), "system prompt file"))
     if system is not None:
         system = clean(system)
+    given_system = system
     history = []
+    conversation = None
     if args.conversation:
-        history.extend(load_conversation(args.conversation))
+        conversation = Conversation.load(args.conversation)
+        history.extend(conversation.history)
+        if system is None:
+            system = conversation.system  # the file's system prompt, until a new -s replaces it
     if args.history is not None:
         history.extend(load_history(args.history, env.stdin))
     max_image = parse_size(args.max_image_size, "--max-image-size")
@@ -224,8 +234,9 @@ def resolve_request(
         top_p=args.top_p,
         frequency_penalty=args.frequency_penalty,
         presence_penalty=args.presence_penalty,
+        params=parse_params(args.param, env) if args.param else None,
     )
-    return request, message
+    return Resolved(request, message, conversation, given_system)
 
 
 def _connection(args: ChatArgs, env: Environment, notice: Any) -> tuple[str | None, dict[str, Any]]:
