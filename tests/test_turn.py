@@ -12,7 +12,7 @@ import json
 import pytest
 
 from streamchat.env import Environment
-from streamchat.errors import ConnectionLostError, ConnectFailedError, HTTPStatusError, ProtocolError, WriteFailedError
+from streamchat.errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, ProtocolError, WriteFailedError
 from streamchat.output import OutputOptions, make_renderer
 from streamchat.protocol.body import ReplyDecoder
 from streamchat.session.turn import Turn
