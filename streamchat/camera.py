@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .env import Environment
-from .errors import ProtocolError, StreamchatError, UsageError, WriteFailedError
+from .errors import ConnectFailedError, ProtocolError, StreamchatError, UsageError, WriteFailedError
 from .output import StdoutClosed, stderr_line, write_stdout
 from .protocol import strict_json
 from .protocol.camera import BadFrame, Frame, keep_detections, parse_frame
@@ -235,12 +235,14 @@ class CameraRun:
         started = time.monotonic()
         until = started + self.opts.duration if self.opts.duration is not None else None
         failures = 0  # in a row: reset by every good frame
+        connected = False
         try:
             while not self.done(started):
-                conn = WSConnection(self.url, self.ws_opts)
+                conn = WSConnection(self.url, self._bounded_by(until))
                 conn.before_read = self.flush
                 try:
                     conn.open()
+                    connected = True
                     while not self.done(started):
                         for text in conn.receive(until):
                             if self.handle(text):
@@ -265,16 +267,24 @@ class CameraRun:
                     delay = 1.0 * 2**failures
                     self._note(f"streamchat: {exc.message}; reconnecting in {delay:.0f} s ({failures + 1}/{self.opts.retries})")
                     self.flush()
-                    self.ws_opts.sleep(delay)
+                    self.ws_opts.sleep(delay if until is None else max(0.0, min(delay, until - time.monotonic())))
                     failures += 1
                     self.stats.reconnects += 1
                     continue
                 conn.close(1000)
+            if not connected:
+                raise ConnectFailedError(f"never connected to {self.url} within --duration ({self.opts.duration:g} s)")
             return 0
         except KeyboardInterrupt:
             from .errors import InterruptedError_
 
+            self._fail(InterruptedError_("interrupted"))
             raise InterruptedError_("interrupted") from None
+        except StdoutClosed:
+            raise
+        except StreamchatError as exc:
+            self._fail(exc)
+            raise
         finally:
             if not self.closed:
                 self.flush()
@@ -282,6 +292,25 @@ class CameraRun:
                 self.forwarder.close()
             if not self.closed:
                 self._note(self.stats.line(time.monotonic() - started, self.forwarder is not None))
+
+    def _bounded_by(self, until: float | None) -> Any:
+        """The WebSocket settings, with connecting bounded by what is left of --duration."""
+        if until is None:
+            return self.ws_opts
+        import dataclasses
+
+        left = max(0.001, until - time.monotonic())
+        return dataclasses.replace(self.ws_opts, connect_timeout=min(self.ws_opts.connect_timeout, left))
+
+    def _fail(self, exc: StreamchatError) -> None:
+        """A run that fails says why as its last NDJSON line, as chat does (``docs/events.md#failures``)."""
+        if self.opts.output != "ndjson" or self.closed or isinstance(exc, StrictBadFrame):
+            return
+        record: dict[str, Any] = {"type": "error", "message": exc.message, "code": exc.code}
+        status = getattr(exc, "status", None)
+        if isinstance(status, int):
+            record["status"] = status
+        self._line(record)
 
     def _note(self, line: str) -> None:
         if not self.opts.quiet:

@@ -37,6 +37,8 @@ SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "connect_timeout": ((int, float), "a number of seconds"),
     "read_timeout": ((int, float), "a number of seconds"),
     "token_command": ((str,), "a string (a command that prints the token)"),
+    "ignore_stdin": ((bool,), "true or false"),
+    "params": ((dict,), "a table of request body fields"),
 }
 TOP_LEVEL = ("defaults", "profiles", "default_profile")
 

@@ -34,6 +34,7 @@ class ProfileConnection:
     headers: list[str] = field(default_factory=list)
     token_command: str | None = None
     token_command_source: str = ""
+    params: dict[str, Any] = field(default_factory=dict)  # body fields a profile adds (under -p's)
 
 
 def profile_connection(profile: str | None) -> ProfileConnection:
@@ -41,7 +42,8 @@ def profile_connection(profile: str | None) -> ProfileConnection:
 
     found = settings(profile)
     headers = [f"{name}: {value}" for name, value in found.values.get("headers", {}).items()]
-    return ProfileConnection(headers, found.values.get("token_command"), found.sources.get("token_command", ""))
+    params = dict(found.values.get("params", {}))
+    return ProfileConnection(headers, found.values.get("token_command"), found.sources.get("token_command", ""), params)
 
 
 def resolve_token(

@@ -35,7 +35,8 @@ _CONTENT_SEP = "}\n" + _CONTENT_LINE
 @dataclass
 class OutputOptions:
     mode: str = "text"
-    quiet: bool = False
+    # The Python API writes nothing to stderr unless asked (quiet=False); the CLI asks unless -q.
+    quiet: bool = True
     no_reasoning: bool = False
     timestamps: bool = False
     color: str = "auto"

@@ -59,14 +59,19 @@ class Result:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """The environment a test's streamchat runs in. A model is configured (the reference server's
+    default), as a user who set STREAMCHAT_MODEL has: OpenAI-style URLs would otherwise ask the server
+    for its models first, a request most tests are not about. Pass ``STREAMCHAT_MODEL=""`` to leave
+    the model unconfigured (the model-discovery tests)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMCHAT_")}
+    env["STREAMCHAT_MODEL"] = "deepseek/deepseek-chat"
     env.pop("NO_COLOR", None)
     env.pop("FORCE_COLOR", None)
     # (no empty entry: an empty PYTHONPATH item means "the working directory")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH", "")) if p)
     env["XDG_CONFIG_HOME"] = os.path.join(ROOT, "tests", "data", "no-config-here")  # a developer's own config must not leak in
     env.update(extra)
-    return env
+    return {k: v for k, v in env.items() if not (k == "STREAMCHAT_MODEL" and v == "")}
 
 
 def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60, stdin=None) -> Result:

@@ -18,7 +18,7 @@ IN = "Input"
 
 # Settings a config profile may give, by parameter name (headers and token_command are merged in
 # resolve.ChatArgs.from_locals: -H adds to the profile's headers instead of replacing them).
-PROFILE_OPTIONS = ("url", "dialect", "model", "provider", "connect_timeout", "read_timeout")
+PROFILE_OPTIONS = ("url", "dialect", "model", "provider", "connect_timeout", "read_timeout", "ignore_stdin")
 
 
 def _apply_profile(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
@@ -77,7 +77,16 @@ Param = Annotated[
         rich_help_panel=REQ,
     ),
 ]
-Model = Annotated[str, typer.Option("-m", "--model", envvar="STREAMCHAT_MODEL", help="model_id.", rich_help_panel=REQ)]
+Model = Annotated[
+    Optional[str],
+    typer.Option(
+        "-m",
+        "--model",
+        envvar="STREAMCHAT_MODEL",
+        help="Model id [default: deepseek/deepseek-chat for the seed dialects; an OpenAI-style server's first listed model].",
+        rich_help_panel=REQ,
+    ),
+]
 Provider = Annotated[
     Optional[str],
     typer.Option(
@@ -125,6 +134,15 @@ CACert = Annotated[Optional[str], typer.Option("--cacert", help="CA bundle for T
 Output = Annotated[
     Literal["text", "ndjson", "json"],
     typer.Option("-o", "--output", help="text, ndjson (one event a line) or json (one object at the end).", rich_help_panel=OUT),
+]
+IgnoreStdin = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-stdin",
+        envvar="STREAMCHAT_IGNORE_STDIN",
+        help="Never read standard input (for `while read` loops, whose stdin is the list being read).",
+        rich_help_panel=IN,
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No report line or notices on stderr.", rich_help_panel=OUT)]
 NoReasoning = Annotated[bool, typer.Option("--no-reasoning", help="Do not show reasoning.", rich_help_panel=OUT)]

@@ -88,31 +88,69 @@ def chat(
 
 
 def http_chat(args: ChatArgs, env: Environment, sync_ws: str | None, fallback_url: str | None, checks: Checks | None) -> int:
+    from .. import secrets
     from ..dialects import get as dialect_named
     from ..output import make_renderer
     from .http import ChatTarget
     from .hybrid import chat_with_sync
-    from .settings import check_url, endpoint, output_options, parse_headers, resolve_dialect, resolve_http, resolve_request
+    from .settings import (
+        check_url,
+        choose_model,
+        endpoint,
+        output_options,
+        parse_headers,
+        provider_key,
+        provider_slug,
+        resolve_http,
+        resolve_request,
+        resolve_target,
+    )
 
     renderer = make_renderer(env, output_options(args))
     http, token = resolve_http(args, env, renderer.note)
-    if args.url is not None:
-        check_url(args.url)
-    dialect = resolve_dialect(args, args.url)
+    given_url, dialect = resolve_target(args, renderer.note)
     resolved = resolve_request(args, env)
     headers = parse_headers(args.header)
     scheme = args.auth_scheme or dialect_named(dialect).auth_scheme
     fallback = check_url(fallback_url) if fallback_url is not None else None
     _startup_done()
-    with (
-        endpoint(args.url, dialect_named(dialect).demo_path, renderer.note) as url,
-        sync_channel(sync_ws, url, token, args, env, renderer) as channel,
-        recording_to(args.record, "sse", dialect, url, token) as recorder,
-    ):
-        target = ChatTarget(url, dialect, token, scheme, headers, recorder)
-        reply = chat_with_sync(target, resolved.request, http, renderer, channel, fallback, keep=resolved.keeper())
+    with endpoint(given_url, dialect_named(dialect).demo_path, renderer.note) as url:
+        if token is None:
+            token = provider_key(url, env.environ)
+            secrets.protect(token)
+        target = ChatTarget(url, dialect, token, scheme, headers)
+        with failing_as_data(renderer):
+            model = choose_model(args, url, dialect, http_with(http, target), renderer.note)
+        request = dataclasses.replace(resolved.request, model_id=model, provider_slug=provider_slug(model, args.provider))
+        with (
+            sync_channel(sync_ws, url, token, args, env, renderer) as channel,
+            recording_to(args.record, "sse", dialect, url, token) as recorder,
+        ):
+            target.recorder = recorder
+            reply = chat_with_sync(target, request, http, renderer, channel, fallback, keep=resolved.keeper(request))
     _verify(checks, reply)
     return 0
+
+
+@contextmanager
+def failing_as_data(renderer: Renderer) -> Iterator[None]:
+    """A request made before the turn (the model list) that fails: the run's failure, written as data
+    as a turn writes it (``docs/events.md#failures``)."""
+    from ..errors import StreamchatError
+    from .reply import Reply
+
+    try:
+        yield
+    except StreamchatError as exc:
+        reply = Reply(0.0)
+        renderer.begin(0.0)
+        renderer.end(reply, exc)
+        raise
+
+
+def http_with(http: Any, target: Any) -> Any:
+    """The connection settings with the target's credentials (for a request outside the turn: the model list)."""
+    return dataclasses.replace(http, headers={**target.request_headers(), **http.headers})
 
 
 def socketio_chat(args: ChatArgs, env: Environment, chat_id: str | None, checks: Checks | None) -> int:
@@ -220,7 +258,7 @@ def ws_chat(args: ChatArgs, env: Environment, checks: Checks | None = None) -> i
     renderer = make_renderer(env, output_options(args))
     opts, token = resolve_ws(args, env, renderer.note)
     single = args.message is not None
-    piped = not single and stdin_has_data(env.stdin)
+    piped = not single and not args.ignore_stdin and stdin_has_data(env.stdin)
     interactive = not single and not piped and bool(env.stdin_isatty)
     if not (single or piped or interactive):
         raise UsageError("no message: give MESSAGE, pipe one turn a line on stdin, or run on a terminal")

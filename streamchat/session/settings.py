@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .. import connection, secrets
 from ..connection import check_url, parse_headers
+from ..dialects import DEFAULT_MODEL
 from ..env import Environment
-from ..errors import UsageError
+from ..errors import NoModelError, UsageError
 from ..inputs import (
     build_message,
     decode_text,
@@ -62,7 +63,7 @@ class ChatArgs:
     token: Optional[str] = None
     token_file: Optional[str] = None
     header: list[str] = field(default_factory=list)
-    model: str = "deepseek/deepseek-chat"
+    model: Optional[str] = None  # None: not configured anywhere (the dialect's default, or ask the server)
     provider: Optional[str] = None
     system: Optional[str] = None
     system_file: Optional[str] = None
@@ -89,12 +90,14 @@ class ChatArgs:
     timestamps: bool = False
     color: str = "auto"
     profile: Optional[str] = None
+    ignore_stdin: bool = False  # never read standard input (a `while read` loop's stdin is its questions)
     param: list[str] = field(default_factory=list)  # -p KEY=VALUE: extra top-level body fields
     record: Optional[str] = None
     replay: Optional[str] = None
     replay_pace: str = "original"
     token_command: Optional[str] = None  # from the config file: run only when no other token is given
     token_command_source: str = ""
+    profile_params: dict[str, Any] = field(default_factory=dict)  # the config file's params (under -p's)
 
     @classmethod
     def from_locals(cls, values: dict[str, Any]) -> ChatArgs:
@@ -113,6 +116,7 @@ class ChatArgs:
         self.header = found.headers + self.header
         self.token_command = found.token_command
         self.token_command_source = found.token_command_source
+        self.profile_params = found.params
 
 
 def output_options(args: ChatArgs) -> OutputOptions:
@@ -150,6 +154,51 @@ def resolve_token(args: ChatArgs, env: Environment, notice: Any) -> str | None:
         token_command=args.token_command,
         token_command_source=args.token_command_source,
     )
+
+
+def resolve_target(args: ChatArgs, notice: Callable[[str], None]) -> tuple[str | None, str]:
+    """The URL to send to (None: the demo server) and the dialect. A base URL (a bare host, or a path
+    ending in ``/v1``) becomes the dialect's endpoint, and stderr says so: ``docs/protocols.md#base-urls``."""
+    from ..dialects import complete_base_url
+
+    if args.url is None:
+        return None, resolve_dialect(args, None)
+    check_url(args.url)
+    explicit = "query" if args.get else args.dialect
+    full = complete_base_url(args.url, explicit)
+    if full is not None:
+        notice(f"streamchat: {args.url} is a base URL; sending to {full}")
+    url = full or args.url
+    return url, resolve_dialect(args, url)
+
+
+def choose_model(args: ChatArgs, url: str, dialect: str, http: Any, notice: Callable[[str], None]) -> str:
+    """The model to ask for: the one configured (flag, env, profile, [defaults]); else the dialect's
+    default (the seed protocols'); else the first the server lists (``docs/protocols.md#model-discovery``:
+    a model name one server knows another rejects)."""
+    from ..client.models import list_models
+    from ..dialects import get as dialect_named
+
+    if args.model:
+        return args.model
+    default = dialect_named(dialect).default_model
+    if default is not None:
+        return default
+    try:
+        _, ids = list_models(url, dialect, http)
+    except NoModelError as exc:
+        raise NoModelError("no model given and the server lists none: give -m MODEL", hint=exc.message) from None
+    notice(f"streamchat: no model given; using {ids[0]}, the first the server lists")
+    return ids[0]
+
+
+def provider_key(url: str, environ: Any) -> str | None:
+    """``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``, but only for their own hosts: never sent anywhere else."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    name = {"api.openai.com": "OPENAI_API_KEY", "api.anthropic.com": "ANTHROPIC_API_KEY"}.get(host)
+    return (environ.get(name) or None) if name else None
 
 
 def resolve_dialect(args: ChatArgs, url: str | None) -> str:
@@ -190,8 +239,10 @@ def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool 
     users = stdin_consumers(args)
     if len(users) > 1:
         raise UsageError(f"only one input may read standard input, got {', '.join(users)}")
+    if users and args.ignore_stdin:
+        raise UsageError(f"{users[0]} reads standard input, which --ignore-stdin says never to read")
     stdin_text = None
-    if args.message == "-" or (read_stdin and not users and stdin_has_data(env.stdin)):
+    if args.message == "-" or (read_stdin and not users and not args.ignore_stdin and stdin_has_data(env.stdin)):
         data = env.stdin.read() if env.stdin is not None else b""
         stdin_text = decode_text(data, "standard input")
     message = build_message(args.message, stdin_text)
@@ -224,8 +275,8 @@ def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool 
     # items by pydantic as they were read (protocol/validation.py), the rest is text we read.
     request = ChatRequest(
         message=message or "",
-        model_id=args.model,
-        provider_slug=provider_slug(args.model, args.provider),
+        model_id=args.model or DEFAULT_MODEL,  # (an OpenAI-style server is asked for its model before sending)
+        provider_slug=provider_slug(args.model or DEFAULT_MODEL, args.provider),
         history=history,
         system_prompt=system,
         images=images,
@@ -234,7 +285,7 @@ def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool 
         top_p=args.top_p,
         frequency_penalty=args.frequency_penalty,
         presence_penalty=args.presence_penalty,
-        params=parse_params(args.param, env) if args.param else None,
+        params={**args.profile_params, **parse_params(args.param, env)} or None,
     )
     return Resolved(request, message, conversation, given_system)
 
