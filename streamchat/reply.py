@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .events import Done, Error, Event, Tps, Usage
+from .events import Done, Error, Event, ToolCall, Tps, Usage
 
 
 class TextBuffer:
@@ -52,6 +52,7 @@ class Reply:
         self.reasoning_parts = TextBuffer()
         self.content_events = 0
         self.events = 0
+        self.tool_calls: list[dict[str, str]] = []  # each complete call's id, name and arguments
         self.usage: Usage | None = None
         self.tps: float | None = None
         self.finish_reason: str | None = None
@@ -99,6 +100,11 @@ class Reply:
                 self.finish_reason = event.finish_reason
             elif isinstance(event, Error):
                 self.error = event
+            elif isinstance(event, ToolCall):
+                self.tool_calls.append(event.fields())
+                if self.t_first is None:  # a call is the model's output as much as text is
+                    self.t_first = now
+                self.t_last = now
 
     @property
     def content(self) -> str:
@@ -141,6 +147,7 @@ class Reply:
         return {
             "content": self.content,
             "reasoning": self.reasoning,
+            "tool_calls": list(self.tool_calls),
             "finish_reason": self.finish_reason,
             "usage": self.usage.fields() if self.usage is not None else None,
             "tps": self.tps,
