@@ -34,6 +34,7 @@ from .tool_calls import OllamaCalls, ToolCallAssembler
 NAMED_EVENTS = frozenset({"content", "reasoning", "tps", "usage", "done", "error"})
 _OBJECT_START = ("{", b"{")
 _TERMINAL = ("error", "done")
+_TEXT_DELTA = "response.output_text.delta"
 
 
 def data_event(name: str) -> bool:
@@ -84,7 +85,27 @@ class Normalizer:
         if all(message[0] == "message" for message in messages):
             return self.data_batch([message[1] for message in messages])
         out: list[Event] = []
+        append = out.append
+        fast = _fast_loads
         for message in messages:
+            if message[0] == _TEXT_DELTA and not may_be_too_deep(message[1]):
+                # the Responses API's per-token event, read inline: what the data rules give for it
+                try:
+                    value = fast(message[1])
+                except (ValueError, StopIteration):
+                    value = None
+                if (
+                    type(value) is dict
+                    and value.get("type") == _TEXT_DELTA
+                    and "choices" not in value
+                    and "error" not in value
+                    and "object" not in value
+                ):
+                    found = value.get("delta")
+                    if type(found) is str:
+                        if found:
+                            append(Content(found))
+                        continue
             try:
                 events = self.sse(message[0], message[1])
             except ProtocolError as exc:
