@@ -102,9 +102,6 @@ class Reply:
                 self.error = event
             elif isinstance(event, ToolCall):
                 self.tool_calls.append(event.fields())
-                if self.t_first is None:  # a call is the model's output as much as text is
-                    self.t_first = now
-                self.t_last = now
 
     @property
     def content(self) -> str:
@@ -136,7 +133,7 @@ class Reply:
         return (tokens - 1) / (self.t_last - self.t_first)
 
     def summary(self) -> dict[str, Any]:
-        """The ``-o json`` object (SPEC §3)."""
+        """The ``-o json`` object (docs/events.md): ``tool_calls`` is always there, ``[]`` when none."""
         ttft = self.ttft_ms()
         client_tps = self.client_tps()
         error = None
@@ -147,7 +144,6 @@ class Reply:
         return {
             "content": self.content,
             "reasoning": self.reasoning,
-            "tool_calls": list(self.tool_calls),
             "finish_reason": self.finish_reason,
             "usage": self.usage.fields() if self.usage is not None else None,
             "tps": self.tps,
@@ -159,6 +155,7 @@ class Reply:
                 "client_tps": None if client_tps is None else round(client_tps, 1),
                 "events": self.events,
             },
+            "tool_calls": list(self.tool_calls),
         }
 
     def report_line(self) -> str:

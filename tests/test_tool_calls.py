@@ -322,3 +322,37 @@ def test_the_stderr_line_is_one_harmless_line():
     line = env.stderr.getvalue()
     assert line.count("\n") == 1 and "\x1b" not in line and "\u202e" not in line
     assert line.startswith("streamchat: tool call f(")
+
+
+def test_fragments_of_raw_utf8_split_across_every_read():
+    """Characters sent as raw UTF-8 (not escaped), the body fed one byte a read: every character is cut."""
+    arguments = '{"city":"Zürich 😀","note":"日本"}'
+    pieces = [arguments[i : i + 3] for i in range(0, len(arguments), 3)]
+    chunk = '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":%s}}]}}]}'
+    body = sse(
+        '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":""}}]}}]}',
+        *(chunk.replace("%s", json.dumps(p, ensure_ascii=False)) for p in pieces),
+        '{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}',
+    )
+    decoder = ReplyDecoder("text/event-stream", "openai")
+    events = []
+    for i in range(len(body)):
+        events += decoder.feed(body[i : i + 1])[0]
+    events += decoder.close()
+    assert [e.as_dict() for e in events][0] == {"type": "tool_call", "id": "c", "name": "f", "arguments": arguments}
+
+
+@pytest.mark.parametrize("mode", ["text", "ndjson", "json"])
+def test_a_token_echoed_in_a_tool_call_is_scrubbed_in_every_mode(mode):
+    from streamchat.events import ToolCall
+    from streamchat.reply import Reply
+    from streamchat.secrets import Scrubber
+
+    env = Environment(stdin=None, stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
+    renderer = make_renderer(env, OutputOptions(mode), Scrubber("s3cret-token-value"))
+    reply = Reply(0.0)
+    renderer.begin(0.0)
+    renderer.emit(reply, [ToolCall("call_s3cret-token-value", "send", '{"key":"s3cret-token-value"}')], 0.0)
+    renderer.end(reply)
+    written = env.stdout.getvalue().decode() + env.stderr.getvalue()
+    assert "s3cret-token-value" not in written and "send" in written
