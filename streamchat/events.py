@@ -1,4 +1,4 @@
-"""The events every transport and dialect is normalised to (SPEC §3, the NDJSON schema).
+"""The events every transport and dialect is normalised to: the NDJSON schema of docs/events.md.
 
 They are light ``__slots__`` objects, built once per token on the hot path; ``as_dict`` gives the
 closed JSON form: optional keys appear only when known (``None`` means unknown, ``0`` is known).
@@ -65,7 +65,7 @@ class Usage:
     ) -> None:
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
-        # SPEC §3: the server's total, or input + output when it sent none.
+        # the server's total, or input + output when it sent none
         self.total_tokens = input_tokens + output_tokens if total_tokens is None else total_tokens
         self.reasoning_tokens = reasoning_tokens
         self.cached_tokens = cached_tokens

@@ -256,6 +256,10 @@ class TextRenderer(Renderer):
                     text = _DIM + text + _RESET
                 self._err.append(text)
                 self._in_reasoning = True
+            elif kind == "tool_call":  # one line a call, on stderr: part of the reply, so shown with -q too
+                if self._in_reasoning:
+                    self._end_reasoning()
+                self._err.append(one_line(f"streamchat: tool call {event.name}({event.arguments})") + "\n")  # type: ignore[union-attr]
         if texts:
             text = "".join(texts)
             if self._escape:

@@ -10,7 +10,7 @@ from conftest import clean_env, run_cli, seen_by
 def write_config(tmp_path, text: str) -> dict[str, str]:
     (tmp_path / "streamchat").mkdir(exist_ok=True)
     (tmp_path / "streamchat" / "config.toml").write_text(text)
-    return clean_env(XDG_CONFIG_HOME=str(tmp_path))
+    return clean_env(XDG_CONFIG_HOME=str(tmp_path), STREAMCHAT_MODEL="")  # the model comes from the file here
 
 
 def test_precedence_flags_env_profile_defaults(server, tmp_path):

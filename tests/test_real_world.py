@@ -43,7 +43,15 @@ def test_a_base_url_means_the_openai_endpoint(path):
 
 def test_the_model_is_the_servers_first_when_none_is_given():
     with scripted_server(openai_like(["served-model", "another"])) as srv:
-        r = run_cli("chat", "--retries", "0", "--url", srv.url + "/v1/chat/completions", "Hi", env=clean_env(STREAMCHAT_TOKEN="sk-tok", STREAMCHAT_MODEL=""))
+        r = run_cli(
+            "chat",
+            "--retries",
+            "0",
+            "--url",
+            srv.url + "/v1/chat/completions",
+            "Hi",
+            env=clean_env(STREAMCHAT_TOKEN="sk-tok", STREAMCHAT_MODEL=""),
+        )
     assert r.code == 0, r.stderr
     listing, chat = srv.requests
     assert listing.target == "/v1/models" and listing.headers["authorization"] == "Bearer sk-tok"

@@ -228,6 +228,45 @@ def test_feed_batch_gives_exactly_the_events_of_feed(payload, sizes):
     assert batch_events(payload, sizes) == decode_all(payload)
 
 
+@st.composite
+def named_streams(draw):
+    """Mostly ``event: NAME`` + one ``data:`` line (the Responses API's and Anthropic's shape), with what
+    breaks the run mixed in now and then."""
+    blocks = []
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["named"] * 6 + ["plain", "no-data", "two-data", "id", "empty-name", "blank", "crlf", "bare"]))
+        value = draw(_value)
+        blocks.append(
+            {
+                "named": f"event: response.{value[:4]}\ndata: {value}\n\n",
+                "plain": f"data: {value}\n\n",
+                "no-data": f"event: {value[:3]}\n\n",
+                "two-data": f"event: x\ndata: {value}\ndata: more\n\n",
+                "id": f"event: x\nid: 7\ndata: {value}\n\n",
+                "empty-name": f"event: \ndata: {value}\n\n",
+                "blank": "\n",
+                "crlf": f"event: y\r\ndata: {value}\r\n\r\n",
+                "bare": f"event:z\ndata:{value}\n\n",
+            }[kind]
+        )
+    return "".join(blocks).encode("utf-8", "surrogatepass") + draw(st.sampled_from([b"", b"event: open\ndata: x", b"\xff"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(named_streams(), st.lists(st.integers(1, 90), max_size=6))
+def test_feed_batch_gives_exactly_the_events_of_feed_for_named_events(payload, sizes):
+    assert batch_events(payload, sizes) == decode_all(payload)
+
+
+def test_feed_batch_splits_a_read_of_named_events_without_the_line_loop():
+    decoder = SSEDecoder()
+    assert decoder.feed_batch(b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\nevent: c\nda") == (
+        [],
+        [SSEMessage("a", "1"), SSEMessage("b", "2")],
+    )
+    assert decoder.feed_batch(b"ta: 3\n\n") == ([], [SSEMessage("c", "3")])
+
+
 def test_feed_batch_takes_a_read_of_plain_events_in_one_piece():
     decoder = SSEDecoder()
     assert decoder.feed_batch(b'data: {"a":1}\n\ndata: [DONE]\n\ndata: tai') == ([b'{"a":1}', b"[DONE]"], [])

@@ -1,4 +1,6 @@
-"""A reply's body → events, chosen by its content type: the one verdict ``chat`` and ``bench`` share.
+"""A reply's body → events, chosen by its content type (docs/protocols.md#content-types): the one
+verdict ``chat`` and ``bench`` share. An event stream and an NDJSON body are decoded as they arrive;
+a JSON answer when it has all arrived.
 
 Sans-I/O: ``feed`` takes the payload of one network read and gives the events decoded from it, and
 whether the reply ended (done or an error event: nothing after it is read). At the end of the body,
@@ -12,28 +14,35 @@ from __future__ import annotations
 from ..errors import ProtocolError, TruncatedError
 from ..events import Done, Event
 from . import strict_json
+from .ndjson import NDJSONDecoder
 from .normalize import Normalizer, complete_answer
 from .sse import SSEDecoder
 
 STREAM_TYPES = ("text/event-stream",)
+LINES_TYPES = ("application/x-ndjson",)  # Ollama's native API
 ANSWER_TYPES = ("application/json",)
 
 
 class ReplyDecoder:
-    __slots__ = ("dialect", "normalizer", "_sse", "_answer", "_feed")
+    __slots__ = ("dialect", "normalizer", "_sse", "_lines", "_answer", "_feed")
 
     def __init__(self, content_type: str, dialect: str) -> None:
         self.dialect = dialect
         self.normalizer = Normalizer(dialect)
         self._sse: SSEDecoder | None = None
+        self._lines: NDJSONDecoder | None = None
         self._answer: list[bytes] | None = None
         if content_type in STREAM_TYPES:
             self._sse = SSEDecoder()
             self._feed = self._sse.feed_batch
+        elif content_type in LINES_TYPES:
+            self._lines = NDJSONDecoder()
         elif content_type in ANSWER_TYPES:
             self._answer = []  # a complete, non-streamed answer: decoded when it has all arrived
         else:
-            raise ProtocolError(f"wrong content type {content_type or 'none'!r}: expected text/event-stream")
+            raise ProtocolError(
+                f"wrong content type {content_type or 'none'!r}: expected text/event-stream, application/x-ndjson or application/json"
+            )
 
     def feed(self, data: bytes) -> tuple[list[Event], bool]:
         """Events from one read's payload, and True once the reply has ended.
@@ -42,6 +51,8 @@ class ReplyDecoder:
         if self._answer is not None:
             self._answer.append(data)
             return [], False
+        if self._lines is not None:
+            return self.normalizer.lines_batch(self._lines.feed(data))
         payloads, messages = self._feed(data)
         events: list[Event] = []
         ended = False
@@ -67,12 +78,17 @@ class ReplyDecoder:
             except ValueError as exc:
                 raise ProtocolError(f"malformed reply: the application/json body is not JSON ({exc})") from None
             return complete_answer(value, self.dialect)
+        events: list[Event] = []
         if self._sse is not None:
             self._sse.close()
+        elif self._lines is not None:  # a last line without its line end counts
+            events, ended = self.normalizer.lines_batch(self._lines.close())
+            if ended:
+                return events
         done = self.normalizer.end_of_stream()
         if done is None:
             raise TruncatedError("stream truncated: the connection closed before done")
-        return [done]
+        return [*events, done]
 
     def after_cut(self) -> Done | None:
         """The connection was lost or went silent mid-body: the done that completes the reply anyway
@@ -82,4 +98,4 @@ class ReplyDecoder:
         return self.normalizer.end_of_stream()
 
 
-__all__ = ["ANSWER_TYPES", "STREAM_TYPES", "ReplyDecoder"]
+__all__ = ["ANSWER_TYPES", "LINES_TYPES", "STREAM_TYPES", "ReplyDecoder"]

@@ -1,20 +1,19 @@
-"""One normaliser: an SSE message's data, or one WebSocket text frame, becomes events (SPEC §4).
+"""One normaliser: an SSE message's data, one WebSocket text frame, or one NDJSON line becomes events.
 
-The rules, in the order they are tried (numbers as in SPEC §4, §12 for Anthropic events):
+The rules and the order they are tried in are docs/protocols.md#normalisation and #rule-order; this
+module dispatches, the rules of each protocol family live beside it:
 
-1. SSE event name ``content|reasoning|tps|usage|done|error`` → that event, fields from the data.
-2. data ``[DONE]`` → done.
-3. an object with ``choices`` (OpenAI chunk) → content / reasoning / usage / error; the
-   ``finish_reason`` is kept for the done.
-4. an object with ``error`` (object or string) → error.
-8. ``"object": "error"`` (older vLLM) → error; llama.cpp ``timings.predicted_per_second`` → tps.
-§12 Anthropic ``message_start`` / ``content_block_delta`` / ``message_delta`` / ``message_stop`` /
-   ``error``; ``ping`` and block start/stop are ignored.
-5. an object with ``type`` ``chunk|content|reasoning|tps|usage|done|error``.
-6. an object with a string ``content``.
-7. data that is not JSON: content text in the ``query`` dialect, a protocol error anywhere else.
-9. data that is not one JSON value but whose every line is: normalised line by line.
-10. unknown event names and ``type`` values are ignored.
+- here: the streamchat dialect's named events (#rule-named-events), ``[DONE]`` (#rule-done-marker),
+  a string ``content`` (#rule-string-content), data that is not JSON (#rule-plain-text,
+  #rule-missing-blank-lines), unknown names and types (#rule-unknown-ignored);
+- ``rules_typed``: the seed protocols' typed objects (#rule-typed-objects);
+- ``rules_openai``: chunks with ``choices``, llama.cpp timings;
+- ``rules_anthropic``, ``rules_responses``: their named events (the data's ``type`` decides);
+- ``rules_ollama``: NDJSON lines (and the same objects wherever they arrive);
+- ``fields``: error objects and usage in every server's names; ``tool_calls``: calls from their pieces.
+
+The rules apply whatever the dialect: a proxy that mixes shapes is still understood. The dialect
+changes one thing: in ``query``, data that is not JSON is text.
 """
 
 from __future__ import annotations
@@ -22,162 +21,63 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ProtocolError
-from ..events import Content, Done, Error, Event, Reasoning, Tps, Usage
+from ..events import Content, Done, Error, Event, Reasoning, Tps
+from . import rules_anthropic, rules_ollama, rules_responses, rules_typed
 from .chunk_template import ChunkTemplate
-from .strict_json import MAX_DEPTH, JSONTooDeep, loads, may_be_too_deep
+from .fields import error_from, json_value, number, preview, usage_from
+from .rules_openai import chunk, timings
+from .rules_openai import token_text as _token_text
+from .strict_json import clean, may_be_too_deep
 from .strict_json import fast_loads as _fast_loads
+from .tool_calls import OllamaCalls, ToolCallAssembler
 
 NAMED_EVENTS = frozenset({"content", "reasoning", "tps", "usage", "done", "error"})
-# Event names whose data is read by the data rules (Anthropic names its events after their type).
-_DATA_EVENTS = frozenset(
-    {
-        "message",
-        "message_start",
-        "message_delta",
-        "message_stop",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_stop",
-        "ping",
-    }
-)
 _OBJECT_START = ("{", b"{")
-_FINITE = (float("-inf"), float("inf"))
+_TERMINAL = ("error", "done")
+_TEXT_DELTA = "response.output_text.delta"
 
 
-def _loads(data: str) -> Any:
-    """Server JSON, safely (``strict_json.loads``); nesting too deep is a protocol error."""
-    try:
-        return loads(data)
-    except JSONTooDeep:
-        raise ProtocolError(f"malformed stream: {_preview(data)} is nested deeper than {MAX_DEPTH} levels") from None
-
-
-def _int(value: Any) -> int | None:
-    """A count, or None: not a number, or not finite (values from ``strict_json`` never are; others may be)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in _FINITE:
-        return None
-    return int(value)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in _FINITE:
-        return None
-    return value
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _token_text(value: Any) -> str | None:
-    """The content of the OpenAI chunk nearly every token arrives in, or None if ``value`` is not one.
-
-    That chunk: one choice at index 0, no finish reason, a delta without reasoning, and no usage,
-    error or timings beside it. For it, rule 3 gives exactly one content event (none for "").
-    """
-    if type(value) is dict and "usage" not in value and "error" not in value and "timings" not in value:
-        choices = value.get("choices")
-        if type(choices) is list and len(choices) == 1:
-            choice = choices[0]
-            if type(choice) is dict and choice.get("finish_reason") is None and choice.get("index", 0) == 0:
-                delta = choice.get("delta")
-                if type(delta) is dict and "reasoning_content" not in delta and "reasoning" not in delta:
-                    text = delta.get("content")
-                    if type(text) is str:
-                        return text
-    return None
-
-
-def error_from(obj: Any) -> Error:
-    """An error event from any of the error shapes servers send (SPEC §4 rules 4 and 8, §12)."""
-    if isinstance(obj, str):
-        return Error(obj or "unknown error")
-    if not isinstance(obj, dict):
-        return Error("unknown error")
-    inner = obj.get("error", obj)
-    if isinstance(inner, str):
-        return Error(inner or "unknown error", _code(obj.get("code")))
-    if not isinstance(inner, dict):
-        inner = obj
-    message = inner.get("message")
-    if not isinstance(message, str) or not message:
-        message = obj.get("message") if isinstance(obj.get("message"), str) else None
-    if not message:
-        detail = inner.get("detail") or inner.get("type")
-        message = detail if isinstance(detail, str) and detail else "unknown error"
-    code = _code(inner.get("code"))
-    if code is None:
-        code = _code(obj.get("code")) if inner is not obj else None
-    if code is None and inner is not obj and obj.get("type") == "error" and isinstance(inner.get("type"), str):
-        code = inner["type"]  # Anthropic: {"type": "error", "error": {"type", "message"}}
-    return Error(message, code)
-
-
-def _code(value: Any) -> str | int | float | None:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value != value or value in _FINITE:
-        return None
-    return value
-
-
-def usage_from(obj: Any, input_default: int | None = None, cached_default: int | None = None) -> Usage | None:
-    """A usage event from OpenAI (prompt/completion), our own or Anthropic (input/output) names."""
-    if not isinstance(obj, dict):
-        return None
-    inp = _int(obj.get("input_tokens"))
-    if inp is None:
-        inp = _int(obj.get("prompt_tokens"))
-    if inp is None:
-        inp = input_default
-    out = _int(obj.get("output_tokens"))
-    if out is None:
-        out = _int(obj.get("completion_tokens"))
-    reasoning = _int(obj.get("reasoning_tokens"))
-    if reasoning is None:
-        for key in ("completion_tokens_details", "output_tokens_details"):
-            details = obj.get(key)
-            if isinstance(details, dict) and reasoning is None:
-                reasoning = _int(details.get("reasoning_tokens"))
-    cached = _int(obj.get("cached_tokens"))
-    if cached is None:
-        for key in ("prompt_tokens_details", "input_tokens_details"):
-            details = obj.get(key)
-            if isinstance(details, dict) and cached is None:
-                cached = _int(details.get("cached_tokens"))
-    if cached is None:
-        cached = _int(obj.get("prompt_cache_hit_tokens"))  # DeepSeek
-    if cached is None:
-        cached = _int(obj.get("cache_read_input_tokens"))  # Anthropic
-    if cached is None:
-        cached = cached_default
-    return Usage(inp or 0, out or 0, _int(obj.get("total_tokens")), reasoning, cached)
+def data_event(name: str) -> bool:
+    """Whether an SSE event of this name is read by the data rules: unnamed, or named after its data's
+    type by Anthropic or the Responses API."""
+    return name == "message" or name in rules_anthropic.EVENT_NAMES or name.startswith("response.")
 
 
 class Normalizer:
-    """Turns decoded messages into events; keeps the little state a stream needs.
+    """Turns decoded messages into events; keeps the little state a stream needs (the finish reason,
+    Anthropic's input counts, tool calls being assembled, the token chunk's template).
 
     ``dialect`` matters for one rule only: in ``query``, data that is not JSON is content text.
     """
 
-    __slots__ = ("dialect", "finish_reason", "_input_tokens", "_cached_tokens", "_template", "_cut_in")
+    __slots__ = ("dialect", "finish_reason", "input_tokens", "cached_tokens", "tools", "ollama_calls", "_template", "_cut_in")
 
     def __init__(self, dialect: str = "streamchat") -> None:
         self.dialect = dialect
         self.finish_reason: str | None = None
-        self._input_tokens: int | None = None  # from Anthropic's message_start
-        self._cached_tokens: int | None = None
+        self.input_tokens: int | None = None  # from Anthropic's message_start
+        self.cached_tokens: int | None = None
+        self.tools = ToolCallAssembler()
+        self.ollama_calls = OllamaCalls()
         self._template: ChunkTemplate | None = None  # the token chunk's constant text (data_batch)
         self._cut_in = 0
+
+    def end(self, reason: str | None = None) -> list[Event]:
+        """The reply is done (with ``reason``, or the one kept): tool calls still pending, then done."""
+        if reason is not None:
+            self.finish_reason = reason
+        done = Done(self.finish_reason)
+        return [*self.tools.finish_all(), done] if self.tools else [done]
 
     # -- entry points -------------------------------------------------------------------------
 
     def sse(self, event: str, data: str) -> list[Event]:
         """Events from one SSE message (its event name and data)."""
-        if event == "message" or event in _DATA_EVENTS:
+        if data_event(event):
             return self.data(data)
         if event in NAMED_EVENTS:
             return self._named(event, data)
-        return []  # rule 10
+        return []  # an unknown name: its data is not even looked at
 
     def sse_batch(self, messages: list[Any]) -> tuple[list[Event], bool]:
         """Events from the SSE messages of one network read, up to and including a terminal event
@@ -185,24 +85,42 @@ class Normalizer:
         if all(message[0] == "message" for message in messages):
             return self.data_batch([message[1] for message in messages])
         out: list[Event] = []
+        append = out.append
+        fast = _fast_loads
         for message in messages:
+            if message[0] == _TEXT_DELTA and not may_be_too_deep(message[1]):
+                # the Responses API's per-token event, read inline: what the data rules give for it
+                try:
+                    value = fast(message[1])
+                except (ValueError, StopIteration):
+                    value = None
+                if (
+                    type(value) is dict
+                    and value.get("type") == _TEXT_DELTA
+                    and "choices" not in value
+                    and "error" not in value
+                    and "object" not in value
+                ):
+                    found = value.get("delta")
+                    if type(found) is str:
+                        if found:
+                            append(Content(found))
+                        continue
             try:
                 events = self.sse(message[0], message[1])
             except ProtocolError as exc:
                 exc.partial = out  # type: ignore[attr-defined]
                 raise
-            for item in events:
-                out.append(item)
-                if item.type == "error" or item.type == "done":
-                    return out, True
+            if _until_end(out, events):
+                return out, True
         return out, False
 
     def data_batch(self, payloads: list[bytes] | list[str]) -> tuple[list[Event], bool]:
         """``sse_batch`` for unnamed events given by their data (``SSEDecoder.feed_batch``'s payloads,
         raw bytes decoded here as the decoder would, or str).
 
-        The per-token hot path: the OpenAI chunk nearly every token arrives in (see ``_token_text``)
-        is read inline; once one is seen, later ones with the same text around the content cost a
+        The per-token hot path: the OpenAI chunk nearly every token arrives in (``token_text``) is
+        read inline; once one is seen, later ones with the same text around the content cost a
         string parse (``ChunkTemplate``). Every other payload goes through ``data``.
         """
         out: list[Event] = []
@@ -214,12 +132,12 @@ class Normalizer:
         for raw in payloads:
             if prefix is not None and raw.startswith(prefix) and raw.endswith(suffix) and len(raw) > fixed:  # type: ignore[arg-type]
                 try:
-                    text = fast(raw[start : len(raw) - fixed + start])
+                    found = fast(raw[start : len(raw) - fixed + start])
                 except (ValueError, StopIteration):
-                    text = None
-                if type(text) is str:
-                    if text:
-                        append(Content(text))
+                    found = None
+                if type(found) is str:
+                    if found:
+                        append(Content(found))
                     fits = True
                     continue
             if raw[:1] in _OBJECT_START and not may_be_too_deep(raw):  # (deep or odd JSON: the careful path below)
@@ -227,10 +145,10 @@ class Normalizer:
                     value = fast(raw)
                 except (ValueError, StopIteration):
                     value = None
-                text = _token_text(value)
-                if text is not None:
-                    if text:
-                        append(Content(text))
+                found = _token_text(value)
+                if found is not None:
+                    if found:
+                        append(Content(found))
                     if on_bytes and self._learn(raw, value, fits):  # type: ignore[arg-type]
                         prefix, suffix, start, fixed = self._template_parts()
                     fits = False
@@ -240,13 +158,108 @@ class Normalizer:
             except ProtocolError as exc:
                 exc.partial = out  # type: ignore[attr-defined]
                 raise
-            for item in events:
-                append(item)
-                if item.type == "error" or item.type == "done":
-                    return out, True
+            if _until_end(out, events):
+                return out, True
         if fits:
             self._cut_in = 0
         return out, False
+
+    def lines_batch(self, lines: list[bytes]) -> tuple[list[Event], bool]:
+        """``sse_batch`` for the lines of an NDJSON body (``NDJSONDecoder.feed``'s lines).
+
+        The per-token path of Ollama: a line whose ``message`` holds only text is read inline."""
+        out: list[Event] = []
+        append = out.append
+        fast = _fast_loads
+        for raw in lines:
+            try:
+                if may_be_too_deep(raw):
+                    raise ValueError("deep: the careful path")
+                value = fast(raw)
+            except (ValueError, StopIteration):
+                try:
+                    events = self.line(raw.decode("utf-8", "replace"))
+                except ProtocolError as exc:
+                    exc.partial = out  # type: ignore[attr-defined]
+                    raise
+            else:
+                if type(value) is dict and value.get("done") is False and "error" not in value:
+                    message = value.get("message")
+                    if type(message) is dict and len(message) <= 2:  # role and content: a token
+                        found = message.get("content")
+                        if type(found) is str:
+                            if found:
+                                append(Content(found))
+                            continue
+                events = self._line(value)
+            if _until_end(out, events):
+                return out, True
+        return out, False
+
+    def line(self, data: str) -> list[Event]:
+        """Events from one NDJSON line: Ollama's rule first, then the same rules as any data."""
+        try:
+            value = json_value(data)
+        except ValueError:
+            raise ProtocolError(f"malformed stream: a line is not JSON: {preview(data)}") from None
+        return self._line(value)
+
+    def _line(self, value: Any) -> list[Event]:
+        if type(value) is not dict:
+            return []  # a JSON value that is not an object: nothing, as anywhere else
+        if value.get("error") is None and rules_ollama.is_line(value):
+            return rules_ollama.line(self, value)
+        return self.obj(value)
+
+    def data(self, data: str) -> list[Event]:
+        """Events from one SSE data payload or one WebSocket text frame."""
+        if data == "[DONE]":
+            return self.end()
+        careful = False
+        try:
+            if may_be_too_deep(data):
+                raise ValueError("deep: the careful path")
+            value = _fast_loads(data)  # json_value inlined: this runs once per token
+        except (ValueError, StopIteration):
+            try:
+                # lone surrogates kept: a tool call's arguments may cut a pair between two chunks
+                value = json_value(data, keep_surrogates=True)
+            except ValueError:
+                return self._not_json(data)
+            careful = True
+        if type(value) is dict:
+            events = chunk(self, value) if "choices" in value else self.obj(value)
+            return _cleaned(events) if careful else events
+        if self.dialect == "query":
+            return [Content(data)] if data else []
+        return []
+
+    def obj(self, obj: dict[str, Any]) -> list[Event]:
+        """Events from one decoded JSON object (in the order of docs/protocols.md#rule-order)."""
+        if "choices" in obj:
+            return chunk(self, obj)
+        if "error" in obj and obj["error"] is not None:
+            return [error_from(obj)]
+        if obj.get("object") == "error":
+            return [error_from(obj)]
+        kind = obj.get("type")
+        if isinstance(kind, str):
+            rule = _TYPED.get(kind)
+            return rule(self, obj) if rule is not None else []  # an unknown type is ignored
+        content = obj.get("content")
+        if isinstance(content, str):
+            return [Content(content)] if content else []
+        if "timings" in obj:
+            return timings(obj)
+        if rules_ollama.is_line(obj):
+            return rules_ollama.line(self, obj)
+        return []
+
+    def end_of_stream(self) -> Done | None:
+        """A clean close with no done: success only after a finish reason (docs/protocols.md#end-of-stream)."""
+        return Done(self.finish_reason) if self.finish_reason is not None else None
+
+    # -- the token chunk's template ---------------------------------------------------------------
 
     def _template_parts(self) -> tuple[bytes | None, bytes, int, int]:
         template = self._template
@@ -270,83 +283,36 @@ class Normalizer:
         self._cut_in = 64
         return True
 
-    def data(self, data: str) -> list[Event]:
-        """Events from one SSE data payload or one WebSocket text frame."""
-        if data == "[DONE]":
-            return [Done(self.finish_reason)]
-        try:
-            if may_be_too_deep(data):
-                raise ValueError("deep: the careful path")
-            value = _fast_loads(data)  # _loads inlined: this runs once per token
-        except (ValueError, StopIteration):
-            try:
-                value = _loads(data)
-            except ValueError:
-                return self._not_json(data)
-        if type(value) is dict:
-            if "choices" in value:
-                return self._openai(value)
-            return self.obj(value)
-        if self.dialect == "query":
-            return [Content(data)] if data else []
-        return []
-
-    def obj(self, obj: dict[str, Any]) -> list[Event]:
-        """Events from one decoded JSON object (rules 3–6, 8, §12)."""
-        if "choices" in obj:
-            return self._openai(obj)
-        if "error" in obj and obj["error"] is not None:
-            return [error_from(obj)]
-        if obj.get("object") == "error":
-            return [error_from(obj)]
-        kind = obj.get("type")
-        if isinstance(kind, str):
-            return self._typed(kind, obj)
-        content = obj.get("content")
-        if isinstance(content, str):
-            return [Content(content)] if content else []
-        if "timings" in obj:
-            return self._timings(obj)
-        return []
-
-    def end_of_stream(self) -> Done | None:
-        """A clean close with no done: success only after a finish reason (SPEC §4)."""
-        return Done(self.finish_reason) if self.finish_reason is not None else None
-
-    # -- rules --------------------------------------------------------------------------------
+    # -- the rules of this module -------------------------------------------------------------------
 
     def _not_json(self, data: str) -> list[Event]:
-        if "\n" in data:  # rule 9: the blank lines between events were left out
+        if "\n" in data:  # the blank lines between events were left out: one message a line
             try:
-                values = [_loads(line) for line in data.split("\n") if line.strip()]
+                values = [json_value(line) for line in data.split("\n") if line.strip()]
             except ValueError:
                 values = None
             if values is not None:
                 out: list[Event] = []
                 for value in values:
-                    if isinstance(value, dict):
-                        out.extend(self.obj(value))
-                        if out and isinstance(out[-1], (Error, Done)):
-                            break
+                    if isinstance(value, dict) and _until_end(out, self.obj(value)):
+                        break
                 return out
         if self.dialect == "query":
             return [Content(data)] if data else []
-        raise ProtocolError(f"malformed stream: event data is not JSON: {_preview(data)}")
+        raise ProtocolError(f"malformed stream: event data is not JSON: {preview(data)}")
 
     def _named(self, event: str, data: str) -> list[Event]:
         try:
-            value: Any = _loads(data) if data else {}
+            value: Any = json_value(data) if data else {}
         except ValueError:
             if event == "error":
                 return [error_from(data)]
             if event == "done":
-                return [Done(self.finish_reason)]
-            raise ProtocolError(f"malformed stream: {event} data is not JSON: {_preview(data)}") from None
+                return self.end()
+            raise ProtocolError(f"malformed stream: {event} data is not JSON: {preview(data)}") from None
         if event == "done":
             reason = value.get("finish_reason") if isinstance(value, dict) else None
-            if isinstance(reason, str):
-                self.finish_reason = reason
-            return [Done(self.finish_reason)]
+            return self.end(reason if isinstance(reason, str) else None)
         if event == "error":
             return [error_from(value)]
         if event == "content" or event == "reasoning":
@@ -356,142 +322,62 @@ class Normalizer:
                 return []
             return [Content(value) if event == "content" else Reasoning(value)]
         if event == "tps":
-            tps = _number(value.get("tps")) if isinstance(value, dict) else _number(value)
+            tps = number(value.get("tps")) if isinstance(value, dict) else number(value)
             return [Tps(tps)] if tps is not None else []
         usage = usage_from(value)
         return [usage] if usage is not None else []
 
-    def _openai(self, obj: dict[str, Any]) -> list[Event]:
-        # The per-token hot path: exact type checks, one lookup per key.
-        choices = obj.get("choices")
-        out: list[Event] = []
-        if type(choices) is list:
-            for choice in choices:
-                if type(choice) is not dict or choice.get("index", 0) != 0:
-                    continue
-                delta = choice.get("delta")
-                if type(delta) is not dict:
-                    delta = choice.get("message")  # a non-streamed answer's shape
-                if type(delta) is dict and delta:
-                    text = delta.get("reasoning_content")
-                    if type(text) is not str:
-                        text = delta.get("reasoning")
-                    if type(text) is str and text:
-                        out.append(Reasoning(text))
-                    text = delta.get("content")
-                    if type(text) is str and text:
-                        out.append(Content(text))
-                reason = choice.get("finish_reason")
-                if type(reason) is str and reason:
-                    self.finish_reason = reason
-        if "timings" in obj:
-            out.extend(self._timings(obj))
-        usage = obj.get("usage")
-        if type(usage) is dict:
-            event = usage_from(usage)
-            if event is not None:
-                out.append(event)
-        if obj.get("error") is not None:
-            out.append(error_from(obj))
-        return out
 
-    def _timings(self, obj: dict[str, Any]) -> list[Event]:
-        timings = obj.get("timings")
-        if isinstance(timings, dict):
-            tps = _number(timings.get("predicted_per_second"))
-            if tps is not None:
-                return [Tps(tps)]
-        return []
-
-    def _typed(self, kind: str, obj: dict[str, Any]) -> list[Event]:
-        if kind == "chunk" or kind == "content":
-            text = _text(obj.get("text"))
-            if not text and kind == "content":
-                text = _text(obj.get("content"))
-            return [Content(text)] if text else []
-        if kind == "content_block_delta":
-            return self._anthropic_delta(obj.get("delta"))
-        if kind == "reasoning":
-            text = _text(obj.get("text"))
-            return [Reasoning(text)] if text else []
-        if kind == "done":
-            reason = obj.get("finish_reason")
-            if isinstance(reason, str):
-                self.finish_reason = reason
-            return [Done(self.finish_reason)]
-        if kind == "error":
-            return [error_from(obj)]
-        if kind == "tps":
-            tps = _number(obj.get("tps"))
-            return [Tps(tps)] if tps is not None else []
-        if kind == "usage":
-            usage = usage_from(obj.get("usage") if isinstance(obj.get("usage"), dict) else obj)
-            return [usage] if usage is not None else []
-        if kind == "message_start":
-            message = obj.get("message")
-            usage = message.get("usage") if isinstance(message, dict) else None
-            if isinstance(usage, dict):
-                self._input_tokens = _int(usage.get("input_tokens"))
-                self._cached_tokens = _int(usage.get("cache_read_input_tokens"))
-            return []
-        if kind == "message_delta":
-            delta = obj.get("delta")
-            if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
-                self.finish_reason = delta["stop_reason"]
-            usage = obj.get("usage")
-            if isinstance(usage, dict):
-                event = usage_from(usage, self._input_tokens, self._cached_tokens)
-                return [event] if event is not None else []
-            return []
-        if kind == "message_stop":
-            return [Done(self.finish_reason)]
-        return []  # ping, content_block_start/stop and unknown types (rule 10)
-
-    @staticmethod
-    def _anthropic_delta(delta: Any) -> list[Event]:
-        if not isinstance(delta, dict):
-            return []
-        kind = delta.get("type")
-        if kind == "text_delta":
-            text = _text(delta.get("text"))
-            return [Content(text)] if text else []
-        if kind == "thinking_delta":
-            text = _text(delta.get("thinking"))
-            return [Reasoning(text)] if text else []
-        return []
+def _until_end(out: list[Event], events: list[Event]) -> bool:
+    """``events`` appended to ``out`` up to and including a terminal one: True if there was one
+    (nothing after an error or a done is read: docs/protocols.md#rule-error-ends-reply)."""
+    for item in events:
+        out.append(item)
+        if item.type in _TERMINAL:
+            return True
+    return False
 
 
-def _preview(data: str, limit: int = 60) -> str:
-    text = data if len(data) <= limit else data[:limit] + "…"
-    return repr(text)
+def _cleaned(events: list[Event]) -> list[Event]:
+    """Events of data parsed with lone surrogates kept: each becomes U+FFFD in what is written now
+    (a tool call's fragments keep theirs until the call is whole)."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, (Content, Reasoning)):
+            event = type(event)(clean(event.text))
+        elif isinstance(event, Error):
+            event = Error(clean(event.message), clean(event.code))
+        elif isinstance(event, Done) and event.finish_reason is not None:
+            event = Done(clean(event.finish_reason))
+        out.append(event)
+    return out
+
+
+_TYPED = {
+    **rules_typed.TYPED,
+    **rules_anthropic.TYPED,
+    **rules_responses.TYPED,
+}
 
 
 def complete_answer(body: Any, dialect: str = "streamchat") -> list[Event]:
-    """Events from a ``200 application/json`` reply to a streaming request (a non-streamed answer)."""
+    """Events from a ``200 application/json`` reply to a streaming request (a non-streamed answer,
+    docs/protocols.md#non-streamed): the answer's events, then done (``stop`` when it gave no reason)."""
     normalizer = Normalizer(dialect)
     if not isinstance(body, dict):
         raise ProtocolError("malformed reply: the JSON body is not an object")
-    if body.get("type") == "message" and isinstance(body.get("content"), list):
-        events = _anthropic_message(body)
+    if rules_anthropic.is_message(body):
+        events = rules_anthropic.message(normalizer, body)
+    elif rules_responses.is_response(body):
+        events = rules_responses.response_object(normalizer, body)
     else:
         events = normalizer.obj(body)
-    if any(isinstance(e, (Error, Done)) for e in events):
+    if any(event.type in _TERMINAL for event in events):
         return events
     reason = normalizer.finish_reason
     if reason is None and isinstance(body.get("stop_reason"), str):
         reason = body["stop_reason"]
-    return [*events, Done(reason if reason is not None else "stop")]
+    return [*events, *normalizer.end(reason if reason is not None else "stop")]
 
 
-def _anthropic_message(body: dict[str, Any]) -> list[Event]:
-    out: list[Event] = []
-    for block in body.get("content", []):
-        if isinstance(block, dict):
-            if block.get("type") == "thinking" and _text(block.get("thinking")):
-                out.append(Reasoning(block["thinking"]))
-            elif block.get("type") == "text" and _text(block.get("text")):
-                out.append(Content(block["text"]))
-    usage = usage_from(body.get("usage"))
-    if usage is not None:
-        out.append(usage)
-    return out
+__all__ = ["NAMED_EVENTS", "Normalizer", "complete_answer", "data_event", "error_from", "usage_from"]

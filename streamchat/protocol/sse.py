@@ -50,12 +50,22 @@ class SSEDecoder:
         Python loop over lines. ``messages`` are the events ``feed`` gives for the rest (all of them
         when the chunk is not all plain). Together, in order, they are exactly ``feed``'s events: a
         payload stands for ``SSEMessage("message", payload.decode("utf-8", "replace"))`` with the
-        decoder's ``id`` and ``retry``, which a plain event leaves as they were.
+        decoder's ``id`` and ``retry``, which a plain event leaves as they were. A read of events that
+        are each one ``event:`` and one ``data:`` line is split the same way, into ``messages``.
         """
         lines = self._complete_lines(chunk)
         if not lines:
             return [], []
         payloads: list[bytes] = []
+        if lines[:7] == b"event: " and not self._data and not self._event:
+            end = lines.rfind(b"\n\n") + 2
+            named = self._named_events(lines[:end]) if end > 2 else None
+            if named is not None:
+                # The lines of an event the next read completes wait with the incomplete line (already
+                # LF-ended), unread: the next read then starts at an event again and can take this path.
+                # Reading them later changes nothing: their only effect is on that event.
+                self._pending = lines[end:] + self._pending
+                return [], named
         if lines[:6] == b"data: " and not self._data and not self._event:
             end = lines.rfind(b"\n\n") + 2
             if end > 2:
@@ -67,6 +77,19 @@ class SSEDecoder:
                     payloads = block[6:-2].split(b"\n\ndata: ")
                     lines = lines[end:]
         return payloads, (self._lines(lines[:-1].split(b"\n")) if lines else [])
+
+    def _named_events(self, block: bytes) -> list[SSEMessage] | None:
+        """The events of ``block`` (whole events, ending with a blank line) when every one is
+        ``event: NAME`` and one ``data: `` line (what the Responses API and Anthropic send for every
+        token), split with C-level calls instead of the loop over lines; None when any is not."""
+        last_id, retry = self._last_id, self._retry
+        out: list[SSEMessage] = []
+        for event in block[7:-2].split(b"\n\nevent: "):
+            name, found, data = event.partition(b"\ndata: ")
+            if not found or b"\n" in name or b"\n" in data:
+                return None
+            out.append(_message((name.decode("utf-8", "replace") if name else "message", data.decode("utf-8", "replace"), last_id, retry)))
+        return out
 
     def _complete_lines(self, chunk: bytes) -> bytes:
         """The whole lines the stream now holds, LF-terminated (b"" if none); keeps the rest pending."""

@@ -59,23 +59,26 @@ def too_deep(data: str | bytes) -> bool:
     return max(accumulate(map(_DEPTH_STEP.__getitem__, outside)), default=0) > MAX_DEPTH
 
 
-def clean(value: Any) -> Any:
-    """Non-finite numbers → None, lone surrogates → U+FFFD, in keys and values at any depth."""
+def clean(value: Any, surrogates: bool = True) -> Any:
+    """Non-finite numbers → None, lone surrogates → U+FFFD (unless ``surrogates`` is False), in keys
+    and values at any depth."""
     kind = type(value)
     if kind is float:
         return value if math.isfinite(value) else None
     if kind is str:
-        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+        return _LONE_SURROGATE.sub("\ufffd", value) if surrogates and _LONE_SURROGATE.search(value) else value
     if kind is list:
-        return [clean(item) for item in value]
+        return [clean(item, surrogates) for item in value]
     if kind is dict:
-        return {clean(key): clean(item) for key, item in value.items()}
+        return {clean(key, surrogates): clean(item, surrogates) for key, item in value.items()}
     return value
 
 
-def loads(data: str | bytes) -> Any:
+def loads(data: str | bytes, keep_surrogates: bool = False) -> Any:
     """``json.loads`` for data from outside: guarded and cleaned (see the module's docstring).
 
+    ``keep_surrogates`` leaves lone surrogates in strings, for a caller that joins strings first
+    (tool-call arguments may cut a surrogate pair between two fragments) and cleans the result.
     Raises ``ValueError`` (``JSONTooDeep`` for nesting) for anything that is not JSON; bytes that
     are not UTF-8 raise ``UnicodeDecodeError``, a ValueError too.
     """
@@ -85,7 +88,7 @@ def loads(data: str | bytes) -> Any:
         return fast_loads(data)
     except ValueError:
         pass
-    return clean(json.loads(data))
+    return clean(json.loads(data), not keep_surrogates)
 
 
 def dumps(value: Any, *, ensure_ascii: bool = True) -> str:

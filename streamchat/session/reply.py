@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..events import Done, Error, Event, Tps, Usage
+from ..events import Done, Error, Event, ToolCall, Tps, Usage
 
 
 class TextBuffer:
@@ -52,6 +52,7 @@ class Reply:
         self.reasoning_parts = TextBuffer()
         self.content_events = 0
         self.events = 0
+        self.tool_calls: list[dict[str, str]] = []  # each complete call's id, name and arguments
         self.usage: Usage | None = None
         self.tps: float | None = None
         self.finish_reason: str | None = None
@@ -100,6 +101,8 @@ class Reply:
                 self.finish_reason = event.finish_reason
             elif isinstance(event, Error):
                 self.error = event
+            elif isinstance(event, ToolCall):
+                self.tool_calls.append(event.fields())
 
     @property
     def content(self) -> str:
@@ -132,7 +135,7 @@ class Reply:
         return (tokens - 1) / (self.t_last - self.t_first)
 
     def summary(self) -> dict[str, Any]:
-        """The ``-o json`` object (SPEC §3)."""
+        """The ``-o json`` object (docs/events.md): ``tool_calls`` is always there, ``[]`` when none."""
         ttft = self.ttft_ms()
         client_tps = self.client_tps()
         error = None
@@ -154,6 +157,7 @@ class Reply:
                 "client_tps": None if client_tps is None else round(client_tps, 1),
                 "events": self.events,
             },
+            "tool_calls": list(self.tool_calls),
         }
 
     def report_line(self) -> str:
