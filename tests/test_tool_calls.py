@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamchat.session.http import ChatTarget, run_http_chat
 from streamchat.client.http import HTTPOptions
 from streamchat.env import Environment
 from streamchat.output import OutputOptions, make_renderer
@@ -19,6 +18,7 @@ from streamchat.protocol.normalize import Normalizer, complete_answer
 from streamchat.protocol.requests import ChatRequest
 from streamchat.server.replies import plan_reply
 from streamchat.server.tools import call_first_tool
+from streamchat.session.http import ChatTarget, run_http_chat
 
 
 def units_json(text: str) -> str:
@@ -345,8 +345,8 @@ def test_fragments_of_raw_utf8_split_across_every_read():
 @pytest.mark.parametrize("mode", ["text", "ndjson", "json"])
 def test_a_token_echoed_in_a_tool_call_is_scrubbed_in_every_mode(mode):
     from streamchat.events import ToolCall
-    from streamchat.session.reply import Reply
     from streamchat.secrets import Scrubber
+    from streamchat.session.reply import Reply
 
     env = Environment(stdin=None, stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
     renderer = make_renderer(env, OutputOptions(mode), Scrubber("s3cret-token-value"))
