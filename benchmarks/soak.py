@@ -22,11 +22,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from streamchat.client.http import HTTPOptions  # noqa: E402
 from streamchat.env import Environment  # noqa: E402
-from streamchat.output import OutputOptions, make_renderer  # noqa: E402
 from streamchat.protocol.requests import ChatRequest  # noqa: E402
 from streamchat.server.config import ServerConfig  # noqa: E402
 from streamchat.server.embedded import start_in_thread  # noqa: E402
 from streamchat.session.http import ChatTarget, run_http_chat  # noqa: E402
+from streamchat.session.output import OutputOptions, make_renderer  # noqa: E402
 
 
 def rss_kib() -> int:

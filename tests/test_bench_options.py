@@ -14,8 +14,8 @@ from raw_servers import raw_server, raw_ws_server
 from streamchat.bench.command import BenchArgs, prepare
 from streamchat.bench.runner import LoadSpec, run_load
 from streamchat.errors import UsageError
-from streamchat.params import parse_params
 from streamchat.protocol.requests import ChatRequest
+from streamchat.session.params import parse_params
 
 TOKEN = "s3cret-token-value"  # the auth_server's
 WS_REPLY = [b'{"type":"content","text":"Hello"}', b'{"type":"content","text":" world"}', b'{"type":"done","finish_reason":"stop"}']

@@ -8,9 +8,9 @@ import pytest
 from conftest import clean_env, run_cli
 from PIL import Image, ImageChops
 
-from streamchat.camera import camera_url
-from streamchat.protocol.camera import BadFrame, jpeg_size
+from streamchat.protocol.frames import BadFrame, jpeg_size
 from streamchat.server.camera import scene
+from streamchat.session.camera import camera_url
 
 
 def cam_url(server, **query):

@@ -42,9 +42,9 @@ def test_ws_chat_checks_every_turn(server):
 def test_fail_on_empty():
     import pytest
 
-    from streamchat.checks import Checks
     from streamchat.errors import CheckFailedError
     from streamchat.events import Content, Done
+    from streamchat.session.checks import Checks
     from streamchat.session.reply import Reply
 
     empty = Reply(0.0)

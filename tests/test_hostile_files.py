@@ -62,7 +62,7 @@ def failing_write(after: int, code: int):
 @pytest.mark.parametrize("after", [0, 1, 100])
 def test_a_failed_append_leaves_the_file_byte_identical(tmp_path, code, after):
     from streamchat.errors import WriteFailedError
-    from streamchat.inputs import append_conversation
+    from streamchat.session.inputs import append_conversation
 
     conv = tmp_path / "talk.ndjson"
     before = b'{"role": "user", "content": "old"}\n{"role": "assistant", "content": "no newline at the end"}'
@@ -74,7 +74,7 @@ def test_a_failed_append_leaves_the_file_byte_identical(tmp_path, code, after):
 
 def test_a_failed_first_append_leaves_no_file(tmp_path):
     from streamchat.errors import WriteFailedError
-    from streamchat.inputs import append_conversation
+    from streamchat.session.inputs import append_conversation
 
     conv = tmp_path / "new.ndjson"
     with pytest.raises(WriteFailedError):

@@ -16,8 +16,8 @@ from hostile_servers import http_response, http_server, sse
 
 from streamchat.env import Environment
 from streamchat.errors import ProtocolError, StreamchatError
-from streamchat.output import OutputOptions, make_renderer
 from streamchat.session.http import decode_body
+from streamchat.session.output import OutputOptions, make_renderer
 
 TOKEN = b'{"choices":[{"index":0,"delta":{"content":"%s"}}]}'
 

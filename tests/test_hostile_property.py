@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 from streamchat.env import Environment
 from streamchat.errors import ProtocolError, ServerReportedError, StreamchatError
-from streamchat.output import OutputOptions, make_renderer
 from streamchat.protocol.normalize import Normalizer
 from streamchat.protocol.sse import SSEDecoder
 from streamchat.secrets import Scrubber
 from streamchat.session.http import decode_body
+from streamchat.session.output import OutputOptions, make_renderer
 
 SECRET = "s3cret-tok"
 KEYS = [

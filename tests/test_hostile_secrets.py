@@ -133,8 +133,8 @@ def test_every_text_field_of_any_event_kind_is_scrubbed():
     import io
 
     from streamchat.env import Environment
-    from streamchat.output import OutputOptions, make_renderer
     from streamchat.secrets import Scrubber
+    from streamchat.session.output import OutputOptions, make_renderer
     from streamchat.session.reply import Reply
 
     class ToolCallLike:

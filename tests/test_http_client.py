@@ -18,9 +18,9 @@ from scripted_http import chunked, redirect, reset, scripted_server, sse_respons
 from streamchat.client.http import HTTPOptions
 from streamchat.env import Environment
 from streamchat.errors import StreamchatError
-from streamchat.output import OutputOptions, make_renderer
 from streamchat.protocol.requests import ChatRequest
 from streamchat.session.http import ChatTarget, run_http_chat
+from streamchat.session.output import OutputOptions, make_renderer
 
 OPENAI = (
     b'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from streamchat.client.retry import backoff_delay, parse_retry_after
 from streamchat.errors import UsageError
-from streamchat.inputs import append_conversation, build_message, load_conversation, parse_history, parse_size, sniff_image_mime
+from streamchat.session.inputs import append_conversation, build_message, load_conversation, parse_history, parse_size, sniff_image_mime
 
 
 @pytest.mark.parametrize("text, value", [("1", 1), ("10MB", 10 * 1024**2), ("512kb", 512 * 1024), ("2 GB", 2 * 1024**3), ("1.5KB", 1536)])

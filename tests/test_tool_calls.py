@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 
 from streamchat.client.http import HTTPOptions
 from streamchat.env import Environment
-from streamchat.output import OutputOptions, make_renderer
 from streamchat.protocol.body import ReplyDecoder
 from streamchat.protocol.normalize import Normalizer, complete_answer
 from streamchat.protocol.requests import ChatRequest
 from streamchat.server.replies import plan_reply
 from streamchat.server.tools import call_first_tool
 from streamchat.session.http import ChatTarget, run_http_chat
+from streamchat.session.output import OutputOptions, make_renderer
 
 
 def units_json(text: str) -> str:

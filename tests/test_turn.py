@@ -13,8 +13,8 @@ import pytest
 
 from streamchat.env import Environment
 from streamchat.errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, ProtocolError, WriteFailedError
-from streamchat.output import OutputOptions, make_renderer
 from streamchat.protocol.body import ReplyDecoder
+from streamchat.session.output import OutputOptions, make_renderer
 from streamchat.session.turn import Turn
 
 TOKEN = b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n'

@@ -20,10 +20,10 @@ from raw_servers import raw_server
 from streamchat.client.http import HTTPOptions
 from streamchat.env import Environment
 from streamchat.errors import ProtocolError, StreamchatError
-from streamchat.output import OutputOptions, make_renderer
 from streamchat.protocol.body import ReplyDecoder
 from streamchat.protocol.requests import ChatRequest
 from streamchat.session.http import ChatTarget, run_http_chat
+from streamchat.session.output import OutputOptions, make_renderer
 
 WIRE = Path(__file__).resolve().parent / "data" / "wire"
 SSE, NDJSON, JSON = "text/event-stream", "application/x-ndjson", "application/json"

@@ -105,12 +105,12 @@ class Setup:
 
 def prepare(args: BenchArgs) -> Setup:
     """Options into a Setup; every usage error (exit 2) is raised here, before anything is sent."""
-    from ..connection import check_url, parse_headers, profile_connection, resolve_token
     from ..dialects import get as dialect_named
     from ..dialects import infer
     from ..env import Environment
-    from ..params import parse_params
+    from ..session.credentials import check_url, parse_headers, profile_connection, resolve_token
     from ..session.http import ChatTarget
+    from ..session.params import parse_params
     from .prompts import build_prompts, user_prompts
 
     env = Environment()

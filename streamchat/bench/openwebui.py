@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from ..env import Environment
-from ..output import OutputOptions, Renderer
+from ..session.output import OutputOptions, Renderer
 from .timeline import Timeline, take
 
 

@@ -34,7 +34,7 @@ IGNORE_EOS_DIALECTS = ("openai",)
 
 def user_prompts(texts: list[str], path: str | None, stdin: Any) -> list[Any]:
     """``--prompt`` items, then ``--prompts FILE`` lines (text, or a JSON request a line), else stdin lines."""
-    from ..inputs import json_object, read_file_bytes, stdin_has_data
+    from ..session.inputs import json_object, read_file_bytes, stdin_has_data
 
     items: list[Any] = list(texts)
     if path:

@@ -26,7 +26,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from ..output import print_stdout
+        from ..session.output import print_stdout
 
         print_stdout(f"streamchat {__version__}\n")
         raise typer.Exit(0)
@@ -131,7 +131,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from .. import secrets
-    from ..output import StdoutClosed, print_error
+    from ..session.output import StdoutClosed, print_error
     from .light import invoked, light_app
 
     secrets.forget_all()  # a run called in-process inherits no credential from an earlier one
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     stdout_closed = _standard_streams()
     args = list(argv) if argv is not None else sys.argv[1:]
     if stdout_closed and "serve" not in args:  # (the server only says where it listens there)
-        from ..output import print_error
+        from ..session.output import print_error
 
         print_error("standard output is closed (>&-): nowhere to write the output", "give it a file or /dev/null: >/dev/null")
         sys.exit(2)
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:
         code = _die_of_sigpipe()
     except (OSError, ValueError) as exc:  # what was buffered could not be written
-        from ..output import print_error
+        from ..session.output import print_error
 
         print_error(f"could not write to standard output: {getattr(exc, 'strerror', None) or exc}")
         _settle_stdout()

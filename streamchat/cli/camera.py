@@ -54,13 +54,13 @@ def camera(
     quiet: o.Quiet = False,
 ) -> int:
     """Receive a camera's frame stream over WebSocket."""
-    from ..camera import CameraOptions, CameraRun
     from ..env import Environment
+    from ..session.camera import CameraOptions, CameraRun
     from ..session.settings import ChatArgs, endpoint, resolve_ws
 
     env = Environment()
     args = ChatArgs.from_locals({**locals(), "retries": 0})
-    from ..output import stderr_line
+    from ..session.output import stderr_line
 
     notice = (lambda line: None) if quiet else (lambda line: stderr_line(env, line))
     ws_opts, token_value = resolve_ws(args, env, notice)

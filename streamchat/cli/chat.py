@@ -94,9 +94,9 @@ def chat(
     ] = None,
 ) -> int:
     """Stream one reply over HTTP Server-Sent Events (or Open WebUI's Socket.IO channel)."""
-    from ..checks import Checks
     from ..env import Environment
     from ..session import commands
+    from ..session.checks import Checks
     from ..session.settings import ChatArgs
 
     checks = Checks(expect, max_ttft, min_tps, fail_on_empty)

@@ -35,8 +35,8 @@ def config(
     output: Annotated[Literal["text", "json"], typer.Option("-o", "--output", help="text or json.")] = "text",
 ) -> int:
     """Show the resolved settings and where each came from: env > profile > [defaults] > built-in."""
-    from ..config import config_path, settings
-    from ..output import print_stdout
+    from ..session.output import print_stdout
+    from ..session.profiles import config_path, settings
 
     found = settings(profile)
     env = os.environ

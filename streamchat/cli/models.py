@@ -42,7 +42,7 @@ def models(
 
     from ..client.models import list_models
     from ..env import Environment
-    from ..output import make_renderer
+    from ..session.output import make_renderer
     from ..session.settings import ChatArgs, endpoint, output_options, parse_headers, resolve_http
 
     args = ChatArgs.from_locals(locals())

@@ -26,7 +26,7 @@ def _apply_profile(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
     the defaults of this command (click: command line, then environment, then this, then built-in)."""
     if ctx.resilient_parsing:
         return value
-    from ..config import settings
+    from ..session.profiles import settings
 
     found = settings(value)
     names = {param.name for param in ctx.command.params}

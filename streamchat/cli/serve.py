@@ -66,9 +66,9 @@ def serve(
     import sys
 
     from ..errors import UsageError
-    from ..inputs import parse_size
     from ..server.config import ServerConfig
     from ..server.embedded import bind, run_foreground
+    from ..session.inputs import parse_size
 
     config = ServerConfig.with_rate(
         tokens_per_second,

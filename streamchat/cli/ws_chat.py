@@ -65,9 +65,9 @@ def ws_chat(
     replay_pace: o.ReplayPace = "original",
 ) -> int:
     """Stream replies over one WebSocket connection (one turn or many)."""
-    from ..checks import Checks
     from ..env import Environment
     from ..session import commands
+    from ..session.checks import Checks
     from ..session.settings import ChatArgs
 
     return commands.ws_chat(ChatArgs.from_locals(locals()), Environment(), Checks(expect, max_ttft, min_tps, fail_on_empty))

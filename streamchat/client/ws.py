@@ -23,15 +23,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from .. import __version__
-from ..errors import (
-    AuthError,
-    ConnectionLostError,
-    ProtocolError,
-    ServerReportedError,
-    StreamchatError,
-    StreamTimeoutError,
-    UsageError,
-)
+from ..errors import AuthError, ConnectionLostError, ProtocolError, ServerReportedError, StreamchatError, StreamTimeoutError, UsageError
 from .options import ConnectionOptions
 from .retry import parse_retry_after
 from .status import http_status_error

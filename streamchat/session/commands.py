@@ -15,10 +15,10 @@ from urllib.parse import urljoin
 from ..errors import UsageError
 
 if TYPE_CHECKING:
-    from ..checks import Checks
     from ..env import Environment
-    from ..output import Renderer
     from ..protocol.requests import ChatRequest
+    from .checks import Checks
+    from .output import Renderer
     from .settings import ChatArgs
 
 WS_CHAT_PATH = "/api/chat/ws"
@@ -35,7 +35,7 @@ def recording_to(path: str | None, transport: str, dialect: str, url: str, token
     if path is None:
         yield None
         return
-    from ..recording import Recorder
+    from .recording import Recorder
 
     recorder = Recorder(path, transport, dialect, url, token)
     try:
@@ -90,9 +90,9 @@ def chat(
 def http_chat(args: ChatArgs, env: Environment, sync_ws: str | None, fallback_url: str | None, checks: Checks | None) -> int:
     from .. import secrets
     from ..dialects import get as dialect_named
-    from ..output import make_renderer
     from .http import ChatTarget
     from .hybrid import chat_with_sync
+    from .output import make_renderer
     from .settings import (
         check_url,
         choose_model,
@@ -156,7 +156,7 @@ def http_with(http: Any, target: Any) -> Any:
 def socketio_chat(args: ChatArgs, env: Environment, chat_id: str | None, checks: Checks | None) -> int:
     """``--transport socketio``: the reply over Open WebUI's Socket.IO channel."""
     from ..client.socketio import OpenWebUITarget
-    from ..output import make_renderer
+    from .output import make_renderer
     from .settings import endpoint, output_options, parse_headers, resolve_http, resolve_request
     from .socketio import run_socketio_chat
 
@@ -172,9 +172,9 @@ def socketio_chat(args: ChatArgs, env: Environment, chat_id: str | None, checks:
 
 def replay(args: ChatArgs, env: Environment, transport: str, checks: Checks | None = None) -> int:
     """``--replay FILE``: a recorded response through the same decoding and output, no network."""
-    from ..output import make_renderer
-    from ..recording import Recording
     from .http import replay_chat
+    from .output import make_renderer
+    from .recording import Recording
     from .settings import output_options
     from .ws import replay_ws
 
@@ -236,8 +236,8 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
     """A plain line is the message; a JSON object line is the full request for that turn."""
     if not line.lstrip().startswith("{"):
         return dataclasses.replace(base, message=line)
-    from ..inputs import json_object
     from ..protocol.validation import chat_request
+    from .inputs import json_object
 
     obj = json_object(line, where, "JSON request")
     obj.pop("type", None)
@@ -246,8 +246,8 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
 
 def ws_chat(args: ChatArgs, env: Environment, checks: Checks | None = None) -> int:
     """``streamchat ws-chat``: one connection for every turn, one turn or many."""
-    from ..inputs import stdin_has_data
-    from ..output import make_renderer
+    from .inputs import stdin_has_data
+    from .output import make_renderer
     from .settings import endpoint, output_options, resolve_request, resolve_ws
     from .ws import WSSession
 
@@ -293,7 +293,7 @@ def ws_chat(args: ChatArgs, env: Environment, checks: Checks | None = None) -> i
 def run_interactive(session: Any, base: ChatRequest, env: Environment) -> None:
     """Errors end the answer, not the session; Ctrl-C cancels the answer and keeps the session."""
     from ..errors import InterruptedError_, StreamchatError
-    from ..output import print_error
+    from .output import print_error
 
     number = 0
     for line in interactive_turns(env):

@@ -25,7 +25,7 @@ class Conversation:
 
     @classmethod
     def load(cls, path: str) -> Conversation:
-        from ..inputs import load_conversation
+        from .inputs import load_conversation
 
         conversation = cls(path)
         for message in load_conversation(path):
@@ -39,7 +39,7 @@ class Conversation:
         """What runs once a turn's reply is complete: its messages appended in one write."""
 
         def keep(reply: Reply) -> None:
-            from ..inputs import append_conversation
+            from .inputs import append_conversation
 
             lines: list[dict[str, Any]] = []
             if given_system is not None and given_system != self.system:

@@ -18,9 +18,9 @@ from .turn import Start, Turn
 
 if TYPE_CHECKING:
     from ..client.http import HTTPOptions, HTTPResponse
-    from ..output import Renderer
     from ..protocol.requests import ChatRequest
-    from ..recording import Recorder
+    from .output import Renderer
+    from .recording import Recorder
     from .reply import Reply
 
 

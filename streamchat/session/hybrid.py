@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from ..client.http import HTTPOptions
     from ..client.ws import WSConnection, WSOptions
     from ..errors import StreamchatError
-    from ..output import Renderer
     from ..protocol.requests import ChatRequest
+    from .output import Renderer
     from .reply import Reply
 
 

@@ -11,25 +11,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from .. import connection, secrets
-from ..connection import check_url, parse_headers
+from .. import secrets
 from ..dialects import DEFAULT_MODEL
 from ..env import Environment
 from ..errors import NoModelError, UsageError
-from ..inputs import (
-    build_message,
-    decode_text,
-    load_history,
-    load_image,
-    parse_size,
-    read_file_bytes,
-    stdin_has_data,
-    strip_newlines,
-)
-from ..output import OutputOptions
-from ..params import parse_params
 from ..protocol.strict_json import clean
+from . import credentials
 from .conversation import Conversation
+from .credentials import check_url, parse_headers
+from .inputs import build_message, decode_text, load_history, load_image, parse_size, read_file_bytes, stdin_has_data, strip_newlines
+from .output import OutputOptions
+from .params import parse_params
 
 if TYPE_CHECKING:
     from ..protocol.requests import ChatRequest
@@ -110,7 +102,7 @@ class ChatArgs:
 
     def apply_config(self) -> None:
         """The config file's headers (under the -H ones, which win) and token_command."""
-        from ..connection import profile_connection
+        from .credentials import profile_connection
 
         found = profile_connection(self.profile)
         self.header = found.headers + self.header
@@ -146,7 +138,7 @@ def stdin_consumers(args: ChatArgs) -> list[str]:
 
 
 def resolve_token(args: ChatArgs, env: Environment, notice: Any) -> str | None:
-    return connection.resolve_token(
+    return credentials.resolve_token(
         env,
         notice,
         token=args.token,

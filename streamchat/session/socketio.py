@@ -22,8 +22,8 @@ from .turn import Turn
 if TYPE_CHECKING:
     from ..client.http import HTTPOptions
     from ..client.socketio import OpenWebUITarget, SocketIOConnection
-    from ..output import Renderer
     from ..protocol.requests import ChatRequest
+    from .output import Renderer
     from .reply import Reply
 
 

@@ -39,7 +39,7 @@ from ..events import Done, Event
 from .reply import Reply
 
 if TYPE_CHECKING:
-    from ..output import Renderer
+    from .output import Renderer
 
 
 class Decoder(Protocol):

@@ -23,9 +23,9 @@ from .turn import Start, Turn
 
 if TYPE_CHECKING:
     from ..client.ws import WSConnection, WSOptions
-    from ..output import Renderer
     from ..protocol.requests import ChatRequest, HistoryMessage
-    from ..recording import Recorder, Recording
+    from .output import Renderer
+    from .recording import Recorder, Recording
     from .reply import Reply
 
 _TERMINAL = ("error", "done")

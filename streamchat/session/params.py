@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .env import Environment
-from .errors import UsageError
+from ..env import Environment
+from ..errors import UsageError
 from .inputs import read_file_bytes
 
 

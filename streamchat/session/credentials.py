@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .env import Environment
-from .errors import UsageError
+from ..env import Environment
+from ..errors import UsageError
 from .inputs import load_token_file
 
 
@@ -38,7 +38,7 @@ class ProfileConnection:
 
 
 def profile_connection(profile: str | None) -> ProfileConnection:
-    from .config import settings
+    from .profiles import settings
 
     found = settings(profile)
     headers = [f"{name}: {value}" for name, value in found.values.get("headers", {}).items()]
@@ -65,7 +65,7 @@ def resolve_token(
         return token or None
     found = env.environ.get("STREAMCHAT_TOKEN") or None
     if found is None and token_command:
-        from .config import run_token_command
+        from .profiles import run_token_command
 
         found = run_token_command(token_command, token_command_source)
     return found

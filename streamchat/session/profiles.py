@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .dialects import NAMES as DIALECTS
-from .errors import UsageError
+from ..dialects import NAMES as DIALECTS
+from ..errors import UsageError
 
 # Setting → (type check, what the error calls it). Option names are the same with ``_`` → ``-``.
 SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {

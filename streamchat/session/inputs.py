@@ -13,11 +13,11 @@ import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .errors import UsageError, WriteFailedError
-from .protocol import strict_json
+from ..errors import UsageError, WriteFailedError
+from ..protocol import strict_json
 
 if TYPE_CHECKING:
-    from .protocol.requests import HistoryMessage
+    from ..protocol.requests import HistoryMessage
 
 
 def stdin_has_data(stdin: BinaryIO | None) -> bool:
@@ -167,7 +167,7 @@ def load_image(src: str, stdin: BinaryIO | None = None, max_size: int = DEFAULT_
 
 
 def _history_item(value: Any, where: str) -> HistoryMessage:
-    from .protocol.validation import history_message
+    from ..protocol.validation import history_message
 
     return history_message(value, where)
 
@@ -248,7 +248,7 @@ def append_conversation(path: str, turns: list[dict[str, Any]], *, write: Callab
     never rewritten. If writing fails (a full disk, an I/O error) the file is cut back to the length it
     had, or removed if this call created it, and ``WriteFailedError`` says so. ``write`` is the seam
     the tests fail on purpose."""
-    from . import secrets
+    from .. import secrets
 
     scrub = secrets.active().text
     payload = "".join(scrub(strict_json.dumps(t, ensure_ascii=False)) + "\n" for t in turns).encode("utf-8")

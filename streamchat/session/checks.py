@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import CheckFailedError, UsageError
-from .session.reply import Reply
+from ..errors import CheckFailedError, UsageError
+from .reply import Reply
 
 
 @dataclass

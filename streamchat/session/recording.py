@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import UsageError, WriteFailedError
-from .protocol import strict_json
-from .secrets import REDACTED, Scrubber, active
+from ..errors import UsageError, WriteFailedError
+from ..protocol import strict_json
+from ..secrets import REDACTED, Scrubber, active
 
 VERSION = 1
 _SECRET_PARAMS = {"token", "access_token", "api_key", "apikey", "key", "auth", "password", "sig", "signature"}

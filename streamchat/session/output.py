@@ -16,14 +16,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from . import secrets
-from .env import Environment
-from .errors import CheckFailedError, StreamchatError, WriteFailedError
-from .events import Content, Done, Error, Event, Reasoning
-from .protocol.strict_json import clean
-from .protocol.strict_json import dumps as strict_dumps
-from .session.reply import Reply
-from .terminal import neutralize, one_line
+from .. import secrets
+from ..env import Environment
+from ..errors import CheckFailedError, StreamchatError, WriteFailedError
+from ..events import Content, Done, Error, Event, Reasoning
+from ..protocol.strict_json import clean
+from ..protocol.strict_json import dumps as strict_dumps
+from ..terminal import neutralize, one_line
+from .reply import Reply
 
 OUTPUT_MODES = ("text", "ndjson", "json")
 _DIM, _RESET, _RED = "\x1b[2m", "\x1b[0m", "\x1b[31m"

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .env import Environment
-from .errors import ConnectFailedError, ProtocolError, StreamchatError, UsageError, WriteFailedError
+from ..env import Environment
+from ..errors import ConnectFailedError, ProtocolError, StreamchatError, UsageError, WriteFailedError
+from ..protocol import strict_json
+from ..protocol.frames import BadFrame, Frame, keep_detections, parse_frame
+from ..secrets import active
+from ..terminal import one_line
 from .output import StdoutClosed, stderr_line, write_stdout
-from .protocol import strict_json
-from .protocol.camera import BadFrame, Frame, keep_detections, parse_frame
-from .secrets import active
-from .terminal import one_line
 
 DEFAULT_PORT = 7103
 
@@ -118,8 +118,8 @@ class Forwarder:
             self.stats.forward_dropped += 1
 
     def _run(self) -> None:
-        from .client.http import HTTPOptions, KeptConnection, request
-        from .errors import StreamchatError
+        from ..client.http import HTTPOptions, KeptConnection, request
+        from ..errors import StreamchatError
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         opts = HTTPOptions(connect_timeout=10.0, read_timeout=10.0, retries=0, headers=headers)
@@ -230,7 +230,7 @@ class CameraRun:
         return self.opts.duration is not None and time.monotonic() - started >= self.opts.duration
 
     def run(self) -> int:
-        from .client.ws import WSConnection
+        from ..client.ws import WSConnection
 
         started = time.monotonic()
         until = started + self.opts.duration if self.opts.duration is not None else None
@@ -276,7 +276,7 @@ class CameraRun:
                 raise ConnectFailedError(f"never connected to {self.url} within --duration ({self.opts.duration:g} s)")
             return 0
         except KeyboardInterrupt:
-            from .errors import InterruptedError_
+            from ..errors import InterruptedError_
 
             self._fail(InterruptedError_("interrupted"))
             raise InterruptedError_("interrupted") from None
@@ -386,7 +386,7 @@ class CameraRun:
 
 def _reconnectable(exc: StreamchatError, conn: Any) -> bool:
     """A drop worth reconnecting for: lost, refused, a 5xx handshake, or a close that is not final."""
-    from .errors import AuthError, ConnectionLostError
+    from ..errors import AuthError, ConnectionLostError
 
     if isinstance(exc, AuthError):
         return False
