@@ -1,4 +1,5 @@
-"""Startup: `streamchat --help` / `--version`, and a whole one-event `chat`, against `python -c "import typer"`.
+"""Startup: `streamchat --help` / `--version`, `config --profiles` (what a TAB after `--profile` runs), and a
+whole one-event `chat`, against `python -c "import typer"`.
 
 Medians of N runs each. The chat is answered at once by a raw loopback server (one OpenAI chunk and
 [DONE]), so the time is streamchat's own: start, request, one event, exit.
@@ -50,6 +51,7 @@ def main() -> None:
             ("streamchat --help", [exe, "--help"]),
             ("streamchat --version", [exe, "--version"]),
             ("streamchat chat --help", [exe, "chat", "--help"]),
+            ("config --profiles (TAB)", [exe, "config", "--profiles"]),  # what completing --profile NAME runs
             ("streamchat chat (1 event)", [exe, "chat", "-q", "--url", url, "-m", "m", "Hi"]),
         ]
         medians_ms([cmd for _, cmd in rows], 2)  # warm the file cache

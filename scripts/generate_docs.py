@@ -3,22 +3,24 @@
     python3 scripts/generate_docs.py          # write them
     python3 scripts/generate_docs.py --check  # exit 1 and name the stale files (the test suite runs this)
 
-The completion scripts are static: a TAB never starts Python. Everything comes from walking Typer's
-command tree: names, options, their choices (Literal annotations), help texts and example epilogs.
+Everything comes from walking Typer's command tree (streamchat/cli/tree.py): names, placeholders (each
+option's metavar, the same words --help shows), choices, help texts and example epilogs. The completion
+scripts are written by the same code as `streamchat completion bash|zsh|fish` (streamchat/cli/shells.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-import typing
-from dataclasses import dataclass
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from streamchat.cli.shells import summary  # noqa: E402
+from streamchat.cli.tree import Cmd  # noqa: E402
 
 EXIT_STATUS = [
     ("0", "the reply completed"),
@@ -29,228 +31,11 @@ EXIT_STATUS = [
     ("5", "authentication rejected (HTTP 401/403, WebSocket handshake 401/403, close 1008)"),
     ("6", "any other HTTP error status (429 and 5xx after retries included)"),
     ("7", "protocol error: malformed stream, wrong content type, truncated stream, size cap exceeded"),
-    ("8", "a check failed (--expect, --max-ttft, --min-tps, --fail-on-empty, bench compare regression)"),
+    ("8", "a check failed (--expect, --max-ttft, --min-tps, --fail-on-empty; bench --slo, --max-error-rate; a bench compare regression)"),
     ("130", "interrupted (Ctrl-C or SIGTERM): output so far flushed, WebSocket closed with 1000"),
     ("141", "stdout was closed (| head -1): a quiet exit, as by SIGPIPE"),
 ]
 FILES = [("$XDG_CONFIG_HOME/streamchat/config.toml", "defaults and named profiles; see streamchat-config(1)")]
-
-
-@dataclass
-class Opt:
-    names: list[str]
-    takes_value: bool
-    choices: list[str]
-    metavar: str
-    help: str
-    envvar: str | None
-
-
-PATH_WORDS = ("file", "history", "conversation", "image", "prompts", "cacert", "records", "record", "replay", "dir")
-
-
-def takes_path(opt: Opt) -> bool:
-    """Complete file names for this option's value (others get no file-name noise)."""
-    return opt.takes_value and not opt.choices and any(word in name for name in opt.names for word in PATH_WORDS)
-
-
-@dataclass
-class Cmd:
-    path: list[str]  # ["chat"], ["bench", "compare"]; [] is streamchat itself
-    help: str
-    epilog: str
-    options: list[Opt]
-    arguments: list[str]
-    subcommands: list[str]
-
-    @property
-    def name(self) -> str:
-        return " ".join(["streamchat", *self.path])
-
-    @property
-    def page(self) -> str:
-        return "-".join(["streamchat", *self.path])
-
-
-def _choices(param: typing.Any) -> list[str]:
-    return [str(choice) for choice in getattr(param.type, "choices", None) or ()]
-
-
-def _metavar(param: typing.Any) -> str:
-    choices = _choices(param)
-    if choices:
-        return "|".join(choices)
-    kind = getattr(param.type, "name", "")
-    if kind.startswith(("integer", "int")):
-        return "N"
-    if kind.startswith("float"):
-        return "NUMBER"
-    return "TEXT"
-
-
-def collect() -> list[Cmd]:
-    import typer
-    from typer.main import get_command
-
-    from streamchat.cli import app
-
-    root = get_command(app)
-    found: list[Cmd] = []
-
-    def visit(command: typing.Any, path: list[str], parent: typer.Context | None) -> None:
-        ctx = typer.Context(command, info_name=path[-1] if path else "streamchat", parent=parent)
-        options, arguments = [], []
-        for param in command.params:
-            if getattr(param, "hidden", False):
-                continue
-            if param.param_type_name == "argument":
-                arguments.append(param.name.upper())
-                continue
-            record = param.get_help_record(ctx)
-            options.append(
-                Opt(
-                    names=[*param.opts, *param.secondary_opts],
-                    takes_value=not param.is_flag,
-                    choices=_choices(param),
-                    metavar=_metavar(param),
-                    help=record[1] if record else (param.help or ""),
-                    envvar=param.envvar if isinstance(param.envvar, str) else None,
-                )
-            )
-        options.append(Opt(["-h", "--help"], False, [], "", "Show this help and exit.", None))
-        subcommands = sorted(getattr(command, "commands", {}) or {})
-        found.append(Cmd(path, (command.help or "").strip(), (command.epilog or "").strip(), options, arguments, subcommands))
-        for name in subcommands:
-            visit(command.commands[name], [*path, name], ctx)
-
-    visit(root, [], None)
-    return found
-
-
-# -- completions -----------------------------------------------------------------------------------
-
-
-def _key(cmd: Cmd) -> str:
-    return " ".join(cmd.path) or "-"
-
-
-def bash(cmds: list[Cmd]) -> str:
-    lines = [
-        "# bash completion for streamchat (generated by scripts/generate_docs.py; do not edit)",
-        "_streamchat() {",
-        "    local cur prev words cword",
-        "    cur=${COMP_WORDS[COMP_CWORD]}",
-        "    prev=${COMP_WORDS[COMP_CWORD-1]}",
-        '    local path="" i w',
-        "    for ((i = 1; i < COMP_CWORD; i++)); do",
-        "        w=${COMP_WORDS[i]}",
-        '        case "$path|$w" in',
-    ]
-    for cmd in cmds:
-        for sub in cmd.subcommands:
-            key = " ".join(cmd.path)
-            new = " ".join([*cmd.path, sub])
-            lines.append(f'            "{key}|{sub}") path="{new}" ;;')
-    lines += ["        esac", "    done", '    case "$path|$prev" in']
-    for cmd in cmds:
-        for opt in cmd.options:
-            if opt.takes_value:
-                pattern = "|".join(f'"{" ".join(cmd.path)}|{n}"' for n in opt.names)
-                if opt.choices:
-                    lines.append(f'        {pattern}) COMPREPLY=($(compgen -W "{" ".join(opt.choices)}" -- "$cur")); return ;;')
-                elif takes_path(opt):
-                    lines.append(f'        {pattern}) COMPREPLY=($(compgen -f -- "$cur")); return ;;')
-                else:
-                    lines.append(f"        {pattern}) COMPREPLY=(); return ;;")
-    lines += ["    esac", '    case "$path" in']
-    for cmd in cmds:
-        words = [n for o in cmd.options for n in o.names] + cmd.subcommands
-        lines.append(f'        "{" ".join(cmd.path)}") COMPREPLY=($(compgen -W "{" ".join(words)}" -- "$cur")) ;;')
-    lines += ["    esac", "}", "complete -o default -F _streamchat streamchat", ""]
-    return "\n".join(lines)
-
-
-def _zsh_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "'\\''").replace("[", "\\[").replace("]", "\\]").replace(":", "\\:")
-
-
-def zsh(cmds: list[Cmd]) -> str:
-    lines = ["#compdef streamchat", "# zsh completion for streamchat (generated by scripts/generate_docs.py; do not edit)", ""]
-    for cmd in cmds:
-        fn = "_streamchat" + "".join("_" + p.replace("-", "_") for p in cmd.path)
-        lines.append(f"{fn}() {{")
-        specs = []
-        for opt in cmd.options:
-            summary = _zsh_escape(re.sub(r"\s+\[.*?\]$", "", opt.help.split("  [")[0])[:70])
-            action = ""
-            if opt.takes_value:
-                if opt.choices:
-                    action = f":{opt.metavar}:(" + " ".join(opt.choices) + ")"
-                else:
-                    action = f":{opt.metavar}:_files" if takes_path(opt) else f":{opt.metavar}: "
-            names = opt.names
-            if len(names) > 1:
-                specs.append(f"'({' '.join(names)})'{{{','.join(names)}}}'[{summary}]{action}'")
-            else:
-                specs.append(f"'{names[0]}[{summary}]{action}'")
-        if cmd.subcommands:
-            specs.append("'1: :->command'")
-            specs.append("'*:: :->args'")
-        lines.append("    local state line")
-        lines.append("    _arguments -C \\")
-        lines += [f"        {spec} \\" for spec in specs]
-        lines.append("        '*:file:_files'" if not cmd.subcommands else "        && return")
-        if cmd.subcommands:
-            lines.append("    case $state in")
-            lines.append("        command)")
-            described = " ".join(f"'{s}:{_zsh_escape(_summary(cmds, [*cmd.path, s]))}'" for s in cmd.subcommands)
-            lines.append(f"            local -a commands; commands=({described}); _describe command commands ;;")
-            lines.append("        args)")
-            lines.append("            case $line[1] in")
-            for sub in cmd.subcommands:
-                lines.append(f"                {sub}) {fn}_{sub.replace('-', '_')} ;;")
-            lines.append("            esac ;;")
-            lines.append("    esac")
-        lines.append("}")
-        lines.append("")
-    lines.append('_streamchat "$@"')
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _summary(cmds: list[Cmd], path: list[str]) -> str:
-    for cmd in cmds:
-        if cmd.path == path:
-            return cmd.help.splitlines()[0] if cmd.help else ""
-    return ""
-
-
-def fish(cmds: list[Cmd]) -> str:
-    lines = ["# fish completion for streamchat (generated by scripts/generate_docs.py; do not edit)", "complete -c streamchat -f"]
-    top = [c for c in cmds if not c.path][0]
-    for cmd in cmds:
-        if not cmd.path:
-            condition = "__fish_use_subcommand"
-        elif len(cmd.path) == 1:
-            others = " ".join(s for s in next(c for c in cmds if c.path == [cmd.path[0]]).subcommands) if cmd.subcommands else ""
-            condition = f"__fish_seen_subcommand_from {cmd.path[0]}" + (f"; and not __fish_seen_subcommand_from {others}" if others else "")
-        else:
-            condition = f"__fish_seen_subcommand_from {cmd.path[0]}; and __fish_seen_subcommand_from {cmd.path[-1]}"
-        for sub in cmd.subcommands:
-            desc = _summary(cmds, [*cmd.path, sub]).replace("'", "\\'")
-            lines.append(f"complete -c streamchat -n '{condition}' -a {sub} -d '{desc}'")
-        for opt in cmd.options:
-            parts = []
-            for name in opt.names:
-                parts.append(f"-l {name[2:]}" if name.startswith("--") else f"-s {name[1:]}")
-            extra = ""
-            if opt.takes_value:
-                extra = " -x -a '" + " ".join(opt.choices) + "'" if opt.choices else (" -r -F" if takes_path(opt) else " -x")
-            desc = opt.help.split("  [")[0].replace("'", "\\'")[:80]
-            lines.append(f"complete -c streamchat -n '{condition}' {' '.join(parts)}{extra} -d '{desc}'")
-    del top
-    lines.append("")
-    return "\n".join(lines)
 
 
 # -- man pages -------------------------------------------------------------------------------------
@@ -272,22 +57,32 @@ def man(cmd: Cmd, cmds: list[Cmd], version: str) -> str:
         ".SH SYNOPSIS",
         f".B {roff(cmd.name)}",
     ]
-    usage = "[OPTIONS]" + "".join(f" [{a}]" for a in cmd.arguments) + (" COMMAND [ARGS]..." if cmd.subcommands else "")
+    usage = "[OPTIONS]" + "".join(f" {a.usage}" for a in cmd.arguments) + (" COMMAND [ARGS]..." if cmd.subcommands else "")
     out.append(roff(usage))
     out += [".SH DESCRIPTION", roff(cmd.help or "")]
     if cmd.subcommands:
         out.append(".SH COMMANDS")
         for sub in cmd.subcommands:
-            out += [".TP", f".BR {'-'.join([cmd.page, sub])} (1)", roff(_summary(cmds, [*cmd.path, sub]))]
+            out += [".TP", f".BR {'-'.join([cmd.page, sub])} (1)", roff(summary(cmds, [*cmd.path, sub]))]
+    if cmd.arguments:
+        out.append(".SH ARGUMENTS")
+        for arg in cmd.arguments:
+            out += [".TP", f"\\fI{roff(arg.usage)}\\fR", roff(arg.help)]
     out.append(".SH OPTIONS")
     for opt in cmd.options:
         head = ", ".join(f"\\fB{roff(n)}\\fR" for n in opt.names)
         if opt.takes_value:
-            head += f" \\fI{roff(opt.metavar or 'VALUE')}\\fR"
+            head += f" \\fI{roff(opt.metavar)}\\fR"
         out += [".TP", head, roff(opt.help)]
     if cmd.epilog:
-        body = [line for line in cmd.epilog.splitlines() if line.strip() and not line.strip().startswith("Examples")]
-        out += [".SH EXAMPLES", ".nf", ".RS 2", *(roff(line.strip()) for line in body), ".RE", ".fi"]
+        out.append(".SH EXAMPLES")
+        for paragraph in cmd.epilog.split("\n\n"):
+            if paragraph.strip() == "Examples:":
+                continue
+            if paragraph.startswith(" "):  # the examples, as written (continuation lines keep their indent)
+                out += [".PP", ".nf", ".RS 2", roff(textwrap.dedent(paragraph)), ".RE", ".fi"]
+            else:
+                out += [".PP", roff(paragraph)]
     envvars = sorted(
         {o.envvar for c in ([cmd] if cmd.path else cmds) for o in c.options if o.envvar} | {"STREAMCHAT_TOKEN", "STREAMCHAT_DEBUG"}
     )
@@ -309,15 +104,17 @@ def man(cmd: Cmd, cmds: list[Cmd], version: str) -> str:
     return "\n".join(out) + "\n"
 
 
+COMPLETION_FILES = {"bash": "streamchat.bash", "zsh": "_streamchat", "fish": "streamchat.fish"}
+
+
 def render() -> dict[Path, str]:
     from streamchat import __version__
+    from streamchat.cli import app
+    from streamchat.cli.shells import SHELLS, script
+    from streamchat.cli.tree import collect
 
-    cmds = collect()
-    files = {
-        ROOT / "completions" / "streamchat.bash": bash(cmds),
-        ROOT / "completions" / "_streamchat": zsh(cmds),
-        ROOT / "completions" / "streamchat.fish": fish(cmds),
-    }
+    cmds = collect(app)
+    files = {ROOT / "completions" / COMPLETION_FILES[shell]: script(shell, cmds) for shell in SHELLS}
     for cmd in cmds:
         files[ROOT / "man" / f"{cmd.page}.1"] = man(cmd, cmds, __version__)
     return files

@@ -2,7 +2,7 @@
 
 Foreign exceptions (httpx, websockets, OSError, pydantic) are translated into this tree at the
 boundary where they happen (``raise ... from exc``); the CLI prints ``streamchat: error: ...``
-and exits with the class's ``exit_code`` (SPEC §5)::
+and exits with the class's ``exit_code`` (``docs/exit-codes.md``)::
 
     StreamchatError                 1
     ├── ServerReportedError         1   an error event, an in-band error object, WebSocket 1011

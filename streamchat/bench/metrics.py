@@ -1,4 +1,4 @@
-"""Bench statistics: pure functions over per-request records (SPEC §9), unit-tested on hand-made timelines.
+"""Bench statistics: pure functions over per-request records, unit-tested on hand-made timelines.
 
 A record is a dict with ``status`` ("ok" or an error kind) and, for completed requests,
 ``ttft_ms`` (send → first content or reasoning event), ``itl_ms`` (every gap between events after the

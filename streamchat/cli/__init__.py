@@ -13,10 +13,26 @@ import typer
 from .. import __version__
 from ..errors import StreamchatError, WriteFailedError
 
+# Shown by `streamchat --help` and as streamchat(1)'s EXAMPLES ("\b": click keeps the lines as written).
+EXAMPLES = """
+Examples:
+
+\b
+  streamchat chat "Hello"                                  # the built-in demo server: nothing to set up
+  streamchat chat --url http://127.0.0.1:8000/v1 -m m "Hi"  # a server's base URL: /v1/chat/completions
+  while read -r q; do streamchat chat --ignore-stdin -q "$q"; done < questions.txt
+  streamchat chat -o json --url "$URL" "Hi" > out.json || jq -r .error.code out.json
+  streamchat bench --url "$URL" --slo 'ttft_p95<=500' --max-error-rate 1    # a CI gate: exit 8 when it fails
+  source <(streamchat completion bash)                     # TAB completion (zsh, fish: see its --help)
+
+See 'streamchat COMMAND --help' and the man pages streamchat-COMMAND(1).
+"""
+
 app = typer.Typer(
     name="streamchat",
     help="Stream AI chat replies from a shell, and measure how fast servers stream.\n\n"
     'Run with no --url to use the built-in demo server: streamchat chat "Hello"',
+    epilog=EXAMPLES,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -44,6 +60,7 @@ def _root(
 from . import bench as _bench  # noqa: E402,F401
 from . import camera as _camera  # noqa: E402,F401
 from . import chat as _chat  # noqa: E402,F401  (registers the command)
+from . import completion as _completion  # noqa: E402,F401
 from . import config as _config  # noqa: E402,F401
 from . import models as _models  # noqa: E402,F401
 from . import serve as _serve  # noqa: E402,F401

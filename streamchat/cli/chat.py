@@ -8,13 +8,18 @@ import typer
 
 from . import app
 from . import options as o
+from .helpformat import GroupedCommand
 
+# "\b" before a paragraph keeps its lines as written (click's no-rewrap marker).
 EXAMPLES = """
 Examples:
 
+\b
   streamchat chat "Hello"                                  # built-in demo server
   cat main.py | streamchat chat "explain this"             # stdin + message
-  streamchat chat --url http://127.0.0.1:8000/v1/chat/completions -m gpt-4o-mini "Hi"
+  streamchat chat --url http://127.0.0.1:8000/v1 -m gpt-4o-mini "Hi"      # a base URL: /v1/chat/completions
+  while read -r q; do streamchat chat --ignore-stdin -q "$q"; done < questions.txt
+  streamchat chat -o json "Hi" > out.json || jq -r .error.code out.json   # a failure, as data
   streamchat chat -o ndjson "Hi" | jq -r 'select(.type=="content").text'
   streamchat chat -C talk.ndjson "and then?"               # a conversation kept in a file
   streamchat chat --get --url http://127.0.0.1:8000/api/v1/chat/stream \\
@@ -22,9 +27,11 @@ Examples:
 """
 
 
-@app.command(epilog=EXAMPLES)
+@app.command(cls=GroupedCommand, epilog=EXAMPLES)
 def chat(
-    message: Annotated[Optional[str], typer.Argument(help="The message; - or none reads stdin.", show_default=False)] = None,
+    message: Annotated[
+        Optional[str], typer.Argument(metavar="MESSAGE", help="The message; - or none reads stdin.", show_default=False)
+    ] = None,
     url: o.Url = None,
     profile: o.Profile = None,
     dialect: o.Dialect = None,
@@ -63,6 +70,7 @@ def chat(
         Optional[str],
         typer.Option(
             "--sync-ws",
+            metavar="URL",
             help="Also sync over this control WebSocket (hybrid mode): typing, the user and assistant messages.",
             rich_help_panel=o.CONN,
         ),
@@ -71,6 +79,7 @@ def chat(
         Optional[str],
         typer.Option(
             "--fallback-url",
+            metavar="URL",
             help="If streaming fails before any content, ask this OpenAI-compatible URL once, non-streaming.",
             rich_help_panel=o.CONN,
         ),
@@ -78,7 +87,10 @@ def chat(
     transport: Annotated[
         Literal["sse", "socketio"],
         typer.Option(
-            "--transport", help="sse, or socketio for Open WebUI's channel (--url is then Open WebUI's base URL).", rich_help_panel=o.CONN
+            "--transport",
+            metavar="sse|socketio",
+            help="sse, or socketio for Open WebUI's channel (--url is then Open WebUI's base URL).",
+            rich_help_panel=o.CONN,
         ),
     ] = "sse",
     expect: o.Expect = None,
@@ -90,7 +102,9 @@ def chat(
     replay_pace: o.ReplayPace = "original",
     chat_id: Annotated[
         Optional[str],
-        typer.Option("--chat-id", help="socketio: the chat to post into [default: temporary:<socket id>].", rich_help_panel=o.CONN),
+        typer.Option(
+            "--chat-id", metavar="ID", help="socketio: the chat to post into [default: temporary:SOCKET_ID].", rich_help_panel=o.CONN
+        ),
     ] = None,
 ) -> int:
     """Stream one reply over HTTP Server-Sent Events (or Open WebUI's Socket.IO channel)."""

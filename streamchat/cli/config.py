@@ -9,13 +9,18 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from . import app
+from .helpformat import GroupedCommand
+from .options import one_of
 
 EXAMPLES = """
 Examples:
 
+\b
   streamchat config                          # [defaults] and default_profile, env vars, built-ins
   streamchat config --profile local -o json  # what --profile local gives chat, ws-chat and bench
 """
+
+CONFIG_OUTPUTS = ("text", "json")
 
 # (setting, environment variable, built-in default as chat uses it)
 ROWS = (
@@ -29,15 +34,28 @@ ROWS = (
 )
 
 
-@app.command("config", epilog=EXAMPLES)
+@app.command("config", cls=GroupedCommand, epilog=EXAMPLES)
 def config(
-    profile: Annotated[Optional[str], typer.Option("--profile", envvar="STREAMCHAT_PROFILE", help="Show this profile's settings.")] = None,
-    output: Annotated[Literal["text", "json"], typer.Option("-o", "--output", help="text or json.")] = "text",
+    profile: Annotated[
+        Optional[str], typer.Option("--profile", envvar="STREAMCHAT_PROFILE", metavar="NAME", help="Show this profile's settings.")
+    ] = None,
+    output: Annotated[
+        Literal[CONFIG_OUTPUTS],  # type: ignore[valid-type]
+        typer.Option("-o", "--output", metavar=one_of(CONFIG_OUTPUTS), help="text or json."),
+    ] = "text",
+    profiles: Annotated[
+        bool, typer.Option("--profiles", help="Only list the profile names, one a line (what shell completion offers after --profile).")
+    ] = False,
 ) -> int:
     """Show the resolved settings and where each came from: env > profile > [defaults] > built-in."""
     from ..session.output import print_stdout
     from ..session.profiles import config_path, settings
 
+    if profiles:  # run by the completion scripts at each TAB: the file only, no token_command, no defaults
+        from ..session.profiles import load
+
+        print_stdout("".join(f"{name}\n" for name in sorted(load(config_path()).get("profiles", {}))))
+        return 0
     found = settings(profile)
     env = os.environ
     resolved: dict[str, dict[str, object]] = {}

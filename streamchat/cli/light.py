@@ -29,6 +29,7 @@ def light_app(app: typer.Typer, keep: str | None = None) -> typer.Typer:
     light = typer.Typer(
         name=info.name,
         help=info.help,
+        epilog=info.epilog,
         rich_markup_mode=app.rich_markup_mode,
         pretty_exceptions_enable=False,
         no_args_is_help=info.no_args_is_help,

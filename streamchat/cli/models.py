@@ -8,17 +8,20 @@ import typer
 
 from . import app
 from . import options as o
+from .helpformat import GroupedCommand
 
 EXAMPLES = """
 Examples:
 
+\b
   streamchat models --url http://127.0.0.1:8000            # an OpenAI-compatible server: GET /v1/models
   streamchat models --url http://127.0.0.1:11434/api/chat  # Ollama: GET /api/tags
   streamchat models --url http://127.0.0.1:8000/v1 -o json | jq -r '.models[0]'
 """
+MODELS_OUTPUTS = ("text", "json")
 
 
-@app.command(epilog=EXAMPLES)
+@app.command(cls=GroupedCommand, epilog=EXAMPLES)
 def models(
     url: o.Url = None,
     dialect: o.Dialect = None,
@@ -31,7 +34,8 @@ def models(
     insecure: o.Insecure = False,
     cacert: o.CACert = None,
     output: Annotated[
-        Literal["text", "json"], typer.Option("-o", "--output", help="text (one id a line) or json.", rich_help_panel=o.OUT)
+        Literal[MODELS_OUTPUTS],  # type: ignore[valid-type]
+        typer.Option("-o", "--output", metavar=o.one_of(MODELS_OUTPUTS), help="text (one id a line) or json.", rich_help_panel=o.OUT),
     ] = "text",
     quiet: o.Quiet = False,
     profile: o.Profile = None,

@@ -8,16 +8,21 @@ import typer
 
 from ..server.limits import CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, LIMIT_CONCURRENCY  # plain numbers: the camera bounds a request may ask
 from . import app
+from .helpformat import GroupedCommand
 
 EXAMPLES = """
 Examples:
 
+\b
   streamchat serve --port 8000
   streamchat serve --port 0 --itl-ms 5 --reply-tokens 200      # fast and long
   streamchat serve --workers 2 --reply-tokens 128 --itl-ms 10   # enough to keep up with bench at 64 streams
   streamchat serve --host 0.0.0.0 --token "$(openssl rand -hex 16)" --max-body 8MB   # reachable from other hosts
   curl -N -H 'X-Streamchat-Fault: drop-after=5' -d '{"message":"hi"}' http://127.0.0.1:8000/api/chat/stream
 """
+LISTEN = "Listening"
+REPLIES = "Replies"
+CAMERA = "Camera streams"
 
 
 def _is_loopback(host: str) -> bool:
@@ -31,38 +36,100 @@ def _is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to any interface
 
 
-@app.command(epilog=EXAMPLES)
+@app.command(cls=GroupedCommand, epilog=EXAMPLES)
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback unless you say otherwise).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port; 0 = any free port.")] = 8000,
-    ttft_ms: Annotated[float, typer.Option("--ttft-ms", min=0, help="Delay before the first token.")] = 50.0,
-    itl_ms: Annotated[float, typer.Option("--itl-ms", min=0, help="Delay between tokens.")] = 15.0,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to bind (loopback unless you say otherwise).", rich_help_panel=LISTEN)
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, metavar="N", help="Port; 0 = any free port.", rich_help_panel=LISTEN)
+    ] = 8000,
+    ttft_ms: Annotated[
+        float, typer.Option("--ttft-ms", min=0, metavar="MS", help="Delay before the first token.", rich_help_panel=REPLIES)
+    ] = 50.0,
+    itl_ms: Annotated[float, typer.Option("--itl-ms", min=0, metavar="MS", help="Delay between tokens.", rich_help_panel=REPLIES)] = 15.0,
     tokens_per_second: Annotated[
-        Optional[float], typer.Option("--tokens-per-second", min=0.001, help="Pacing as a rate (overrides --itl-ms).")
+        Optional[float],
+        typer.Option("--tokens-per-second", min=0.001, metavar="N", help="Pacing as a rate (overrides --itl-ms).", rich_help_panel=REPLIES),
     ] = None,
-    reply_tokens: Annotated[int, typer.Option("--reply-tokens", min=0, help="Tokens in each reply.")] = 24,
-    seed: Annotated[int, typer.Option("--seed", help="Changes the deterministic replies.")] = 0,
-    reasoning: Annotated[bool, typer.Option("--reasoning", help="Stream reasoning first for every model.")] = False,
+    reply_tokens: Annotated[
+        int, typer.Option("--reply-tokens", min=0, metavar="N", help="Tokens in each reply.", rich_help_panel=REPLIES)
+    ] = 24,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Changes the deterministic replies.", rich_help_panel=REPLIES)] = 0,
+    reasoning: Annotated[
+        bool, typer.Option("--reasoning", help="Stream reasoning first for every model.", rich_help_panel=REPLIES)
+    ] = False,
     token: Annotated[
-        Optional[str], typer.Option("--token", envvar="STREAMCHAT_SERVE_TOKEN", help="Require this bearer token on every endpoint.")
+        Optional[str],
+        typer.Option(
+            "--token",
+            envvar="STREAMCHAT_SERVE_TOKEN",
+            metavar="TOKEN",
+            help="Require this bearer token on every endpoint but /healthz (the one left open, for liveness probes).",
+            rich_help_panel=LISTEN,
+        ),
     ] = None,
-    access_log: Annotated[bool, typer.Option("--access-log", help="Log each request on stderr.")] = False,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log each request on stderr.", rich_help_panel=LISTEN)] = False,
     fps: Annotated[
-        float, typer.Option("--fps", min=CAMERA_FPS[0], max=CAMERA_FPS[1], help="Camera frames per second (0 = as fast as possible).")
+        float,
+        typer.Option(
+            "--fps",
+            min=CAMERA_FPS[0],
+            max=CAMERA_FPS[1],
+            metavar="N",
+            help="Camera frames per second (0 = as fast as possible).",
+            rich_help_panel=CAMERA,
+        ),
     ] = 10.0,
-    width: Annotated[int, typer.Option("--width", min=CAMERA_WIDTH[0], max=CAMERA_WIDTH[1], help="Camera frame width.")] = 640,
-    height: Annotated[int, typer.Option("--height", min=CAMERA_HEIGHT[0], max=CAMERA_HEIGHT[1], help="Camera frame height.")] = 360,
+    width: Annotated[
+        int,
+        typer.Option(
+            "--width", min=CAMERA_WIDTH[0], max=CAMERA_WIDTH[1], metavar="PIXELS", help="Camera frame width.", rich_help_panel=CAMERA
+        ),
+    ] = 640,
+    height: Annotated[
+        int,
+        typer.Option(
+            "--height", min=CAMERA_HEIGHT[0], max=CAMERA_HEIGHT[1], metavar="PIXELS", help="Camera frame height.", rich_help_panel=CAMERA
+        ),
+    ] = 360,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, max=64, help="Processes accepting on the one port (for load tests; state is per process).")
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            metavar="N",
+            help="Processes accepting on the one port (for load tests; state is per process).",
+            rich_help_panel=LISTEN,
+        ),
     ] = 1,
     max_body: Annotated[
-        str, typer.Option("--max-body", help="Largest request body accepted (bytes, KB, MB, GB); larger ones get 413 unread.")
+        str,
+        typer.Option(
+            "--max-body",
+            metavar="SIZE",
+            help="Largest request body accepted (bytes, KB, MB, GB); larger ones get 413 unread.",
+            rich_help_panel=LISTEN,
+        ),
     ] = "64MB",
     limit_concurrency: Annotated[
-        int, typer.Option("--limit-concurrency", min=1, max=1_000_000, help="Open connections at most (per process); more are closed.")
+        int,
+        typer.Option(
+            "--limit-concurrency",
+            min=1,
+            max=1_000_000,
+            metavar="N",
+            help="Open connections at most (per process); more are closed.",
+            rich_help_panel=LISTEN,
+        ),
     ] = LIMIT_CONCURRENCY,
 ) -> int:
-    """Run the built-in reference server (every protocol, plus fault knobs)."""
+    """Run the built-in reference server (every protocol, plus fault knobs).
+
+    With --token (or STREAMCHAT_SERVE_TOKEN) every endpoint wants the token except GET /healthz, which
+    stays open for liveness probes. A --host other than loopback without --token gets a warning.
+    """
     import sys
 
     from ..errors import UsageError

@@ -8,10 +8,12 @@ import typer
 
 from . import app
 from . import options as o
+from .helpformat import GroupedCommand
 
 EXAMPLES = """
 Examples:
 
+\b
   streamchat ws-chat "Hello"                                   # one turn, built-in demo server
   printf 'Hi\\nAnd then?\\n' | streamchat ws-chat -o ndjson      # one turn a line, one connection
   streamchat ws-chat --url wss://host/api/chat/ws -i photo.jpg "What is in it?"
@@ -19,10 +21,13 @@ Examples:
 """
 
 
-@app.command("ws-chat", epilog=EXAMPLES)
+@app.command("ws-chat", cls=GroupedCommand, epilog=EXAMPLES)
 def ws_chat(
     message: Annotated[
-        Optional[str], typer.Argument(help="The message (one turn); none: one turn per stdin line, or interactive.", show_default=False)
+        Optional[str],
+        typer.Argument(
+            metavar="MESSAGE", help="The message (one turn); none: one turn per stdin line, or interactive.", show_default=False
+        ),
     ] = None,
     url: o.Url = None,
     profile: o.Profile = None,

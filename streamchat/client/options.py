@@ -1,4 +1,4 @@
-"""Connection settings every transport shares (SPEC §2, §6)."""
+"""Connection settings every transport shares (``docs/protocols.md#retries``, ``#timeouts``)."""
 
 from __future__ import annotations
 

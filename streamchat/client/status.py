@@ -1,4 +1,4 @@
-"""An HTTP error status (from a request or a WebSocket handshake) as a StreamchatError (SPEC §5)."""
+"""An HTTP error status (from a request or a WebSocket handshake) as a StreamchatError (``docs/exit-codes.md``)."""
 
 from __future__ import annotations
 

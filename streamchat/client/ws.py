@@ -2,7 +2,7 @@
 
 No background thread: the caller's loop reads the socket, so everything decoded from one read is
 handled (and flushed) together, pings are sent when a read would wait too long, and a missed pong
-or a silent server is noticed on the same clock. Failures become StreamchatErrors here (SPEC §5).
+or a silent server is noticed on the same clock. Failures become StreamchatErrors here (``docs/protocols.md#ws-close-codes``).
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ READ_SIZE = 256 * 1024
 
 @dataclass
 class WSOptions(ConnectionOptions):
-    connect_timeout: float = 10.0  # the seed's WebSocket default
+    connect_timeout: float = 10.0  # what WebSocket chat servers expect a client to allow
     ping_interval: float = 30.0
     max_message_size: int = 50 * 1024 * 1024
 
 
 def to_ws_url(url: str) -> str:
-    """``http→ws``, ``https→wss`` (seed websocket-streaming); ws and wss as given."""
+    """``http→ws``, ``https→wss`` (``docs/protocols.md#websocket-chat``); ws and wss as given."""
     parts = urlsplit(url)
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
     if scheme is None or not parts.netloc:
@@ -48,7 +48,7 @@ def to_ws_url(url: str) -> str:
 
 
 def closed_error(protocol: ClientProtocol) -> StreamchatError:
-    """The error for a connection that closed before the reply was done (SPEC §5, issue #3)."""
+    """The error for a connection that closed before the reply was done (``docs/protocols.md#ws-close-codes``)."""
     if isinstance(protocol.parser_exc, PayloadTooBig):
         limit = protocol.max_message_size
         return ProtocolError(f"a message exceeded --max-message-size ({limit} bytes)")

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ..protocol.requests import ChatRequest
 
-# The model the seed protocols' servers expect when none is given. OpenAI-style servers are asked
+# The model the streamchat, prompt and query protocols' servers expect when none is given. OpenAI-style servers are asked
 # for theirs instead (model discovery), since a model name one server knows another rejects.
 DEFAULT_MODEL = "deepseek/deepseek-chat"
 

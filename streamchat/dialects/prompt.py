@@ -1,4 +1,4 @@
-"""The prompt dialect (seed sse-chat-and-camera): ``{"prompt": MESSAGE}``, typed JSON events back."""
+"""The prompt dialect (``docs/protocols.md#req-prompt``): ``{"prompt": MESSAGE}``, typed JSON events back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The query dialect (seed hybrid-websocket-sse): ``GET URL?message=...``; plain text data is content."""
+"""The query dialect (``docs/protocols.md#req-query``): ``GET URL?message=...``; plain text data is content."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The streamchat dialect: the seed's HTTP streaming body (also the WebSocket chat frame, less its type)."""
+"""The streamchat dialect (``docs/protocols.md#req-streamchat``): the HTTP streaming body (also the WebSocket chat frame, less its type)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Camera frames (seed sse-chat-and-camera FrameData): checking, JPEG size, detection filters. Pure."""
+"""Camera frames (``docs/protocols.md#camera``): checking, JPEG size, detection filters. Pure."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ module dispatches, the rules of each protocol family live beside it:
 - here: the streamchat dialect's named events (#rule-named-events), ``[DONE]`` (#rule-done-marker),
   a string ``content`` (#rule-string-content), data that is not JSON (#rule-plain-text,
   #rule-missing-blank-lines), unknown names and types (#rule-unknown-ignored);
-- ``rules_typed``: the seed protocols' typed objects (#rule-typed-objects);
+- ``rules_typed``: typed objects (``{"type": "chunk"}`` and the like) (#rule-typed-objects);
 - ``rules_openai``: chunks with ``choices``, llama.cpp timings;
 - ``rules_anthropic``, ``rules_responses``: their named events (the data's ``type`` decides);
 - ``rules_ollama``: NDJSON lines (and the same objects wherever they arrive);

@@ -1,4 +1,4 @@
-"""Open WebUI's Socket.IO ``events`` → our events (SPEC §11 step 4, as the captures show).
+"""Open WebUI's Socket.IO ``events`` → our events (``docs/protocols.md#open-webui-events``).
 
 Pure: it takes the payloads python-socketio hands over and returns events; no sockets, no clocks.
 """
@@ -10,7 +10,7 @@ from typing import Any
 from ..events import Content, Done, Error, Event, Reasoning, Usage
 from .normalize import Normalizer, error_from, usage_from
 
-# Server calls that wait for the user: we answer them with a refusal (SPEC §11).
+# Server calls that wait for the user: we answer them with a refusal (``docs/protocols.md#open-webui-events``).
 CALL_TYPES = frozenset({"input", "confirmation", "execute", "chat:message:confirm"})
 
 
@@ -55,7 +55,7 @@ class OpenWebUIMapper:
         if not isinstance(data, dict):
             return []
         if "choices" in data:
-            return self.normalizer.obj(data)  # a raw OpenAI chunk (SPEC §4 rule 3)
+            return self.normalizer.obj(data)  # a raw OpenAI chunk (docs/protocols.md#rule-openai-chunk)
         delta = data.get("delta")
         if not isinstance(delta, str) or not delta:
             return []

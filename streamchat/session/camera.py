@@ -1,4 +1,4 @@
-"""``camera``: a camera's frame stream over WebSocket (SPEC §8, seed sse-chat-and-camera).
+"""``camera``: a camera's frame stream over WebSocket (``docs/protocols.md#camera``).
 
 Frames are checked and written as they come; saving, annotating and forwarding happen here, the
 forwarding on a thread behind a bounded queue so a slow backend never stalls the receive loop.
@@ -26,7 +26,7 @@ DEFAULT_PORT = 7103
 
 
 def camera_url(url: str, camera_id: str) -> str:
-    """SPEC §8: ``{camera_id}`` templates; no path → ``/ws/stream/{id}``; no port → 7103."""
+    """``{camera_id}`` templates; no path → ``/ws/stream/{id}``; no port → 7103."""
     if "{camera_id}" in url:
         url = url.replace("{camera_id}", camera_id)
     parts = urlsplit(url)
@@ -153,7 +153,7 @@ LABEL_MAX = 60
 
 
 def annotate(frame: Frame, detections: list[dict[str, Any]]) -> bytes:
-    """The frame with each detection's box and label drawn (what the seed's canvas draws).
+    """The frame with each detection's box and label drawn (what a camera page's canvas draws).
 
     A frame that cannot be decoded (truncated, too large) is a ``BadFrame``; boxes are clipped to
     the image, however far outside it the server put them."""

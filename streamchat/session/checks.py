@@ -1,5 +1,5 @@
 """Smoke-test checks on a completed reply (``--expect``, ``--max-ttft``, ``--min-tps``,
-``--fail-on-empty``): a failure is exit 8 and says what was measured (SPEC §5)."""
+``--fail-on-empty``): a failure is exit 8 and says what was measured (``docs/exit-codes.md#status-8``)."""
 
 from __future__ import annotations
 

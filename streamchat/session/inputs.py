@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def stdin_has_data(stdin: BinaryIO | None) -> bool:
-    """SPEC §2: stdin counts when it is a pipe, a socket or a regular file; never a terminal or a device."""
+    """Stdin counts when it is a pipe, a socket or a regular file; never a terminal or a device."""
     if stdin is None:
         return False
     try:
@@ -66,7 +66,7 @@ def read_file_bytes(path: str, what: str, stdin: BinaryIO | None = None, limit: 
 
 
 def build_message(message: str | None, stdin_text: str | None) -> str | None:
-    """SPEC §2: stdin alone, MESSAGE alone, or ``STDIN + "\\n\\n" + MESSAGE``."""
+    """The message: stdin alone, MESSAGE alone, or ``STDIN + "\\n\\n" + MESSAGE``."""
     if message == "-":
         message = None
     if stdin_text is not None:
@@ -84,7 +84,7 @@ _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
 def parse_size(text: str, option: str) -> int:
-    """``10MB`` → 10485760 (powers of 1024, as the seeds compute them); at least 1 byte."""
+    """``10MB`` → 10485760 (powers of 1024, as the protocols' own size limits are computed); at least 1 byte."""
     match = _SIZE.match(text)
     if not match:
         raise UsageError(f"{option}: {text!r} is not a size (bytes, or a number with KB, MB or GB)")

@@ -285,7 +285,7 @@ class TextRenderer(Renderer):
 
 
 class NDJSONRenderer(Renderer):
-    """One JSON object a line, the closed schema of SPEC §3."""
+    """One JSON object a line, the closed schema of ``docs/events.md#ndjson``."""
 
     def write(self, events: list[Event], now: float) -> None:
         out = self._out

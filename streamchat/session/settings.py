@@ -32,7 +32,7 @@ WS_CHAT_PATH = "/api/chat/ws"
 
 @contextmanager
 def endpoint(url: str | None, demo_path: str, notice: Callable[[str], None], schemes: tuple[str, ...] = ("http", "https")) -> Iterator[str]:
-    """The URL to talk to: the user's, or the built-in demo server started in-process (SPEC §1)."""
+    """The URL to talk to: the user's, or the built-in demo server started in-process."""
     if url is not None:
         yield check_url(url, schemes)
         return
@@ -45,7 +45,7 @@ def endpoint(url: str | None, demo_path: str, notice: Callable[[str], None], sch
 
 @dataclass
 class ChatArgs:
-    """The raw values of the shared options (SPEC §2, §3), as the CLI received them."""
+    """The raw values of the shared options as the CLI received them."""
 
     message: Optional[str] = None
     url: Optional[str] = None
@@ -166,7 +166,7 @@ def resolve_target(args: ChatArgs, notice: Callable[[str], None]) -> tuple[str |
 
 def choose_model(args: ChatArgs, url: str, dialect: str, http: Any, notice: Callable[[str], None]) -> str:
     """The model to ask for: the one configured (flag, env, profile, [defaults]); else the dialect's
-    default (the seed protocols'); else the first the server lists (``docs/protocols.md#model-discovery``:
+    default (streamchat, prompt and query have one); else the first the server lists (``docs/protocols.md#model-discovery``:
     a model name one server knows another rejects)."""
     from ..client.models import list_models
     from ..dialects import get as dialect_named
