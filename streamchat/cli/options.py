@@ -8,11 +8,13 @@ file names. Only typer and the standard library here: ``streamchat --help`` must
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Literal, Optional
 
 import typer
 
 from ..dialects import NAMES as DIALECT_NAMES
+from .signature import p
 
 CONN = "Connection"
 REQ = "Request"
@@ -274,3 +276,42 @@ ReplayPace = Annotated[
         "--replay-pace", metavar=one_of(REPLAY_PACES), help="original (the recorded arrival times) or instant.", rich_help_panel=REC
     ),
 ]
+
+
+# -- the option lists commands share (cli/signature.py gives them to a command's signature) ---------
+
+WHERE = (p("url", Url), p("profile", Profile))
+DIALECT = (p("dialect", Dialect), p("get", Get, False), p("auth_scheme", AuthScheme))
+CREDENTIALS = (p("token", Token), p("token_file", TokenFile), p("header", Header))
+MODEL = (p("param", Param), p("model", Model), p("provider", Provider))
+PROMPT = (
+    p("system", System),
+    p("system_file", SystemFile),
+    p("history", History),
+    p("conversation", Conversation),
+    p("image", Image),
+    p("max_image_size", MaxImageSize, "20MB"),
+)
+SAMPLING = (
+    p("max_tokens", MaxTokens),
+    p("temperature", Temperature),
+    p("top_p", TopP),
+    p("frequency_penalty", FrequencyPenalty),
+    p("presence_penalty", PresencePenalty),
+)
+TLS = (p("insecure", Insecure, False), p("cacert", CACert))
+OUTPUT = (
+    p("output", Output, "text"),
+    p("quiet", Quiet, False),
+    p("ignore_stdin", IgnoreStdin, False),
+    p("no_reasoning", NoReasoning, False),
+    p("timestamps", Timestamps, False),
+    p("color", Color, "auto"),
+)
+CHECKS = (p("expect", Expect), p("max_ttft", MaxTtft), p("min_tps", MinTps), p("fail_on_empty", FailOnEmpty, False))
+RECORDING = (p("record", Record), p("replay", Replay), p("replay_pace", ReplayPace, "original"))
+
+
+def timeouts(connect: float) -> tuple[inspect.Parameter, ...]:
+    """--connect-timeout (its default differs: HTTP 30 s, WebSocket 10 s), --read-timeout, --retries."""
+    return (p("connect_timeout", ConnectTimeout, connect), p("read_timeout", ReadTimeout, 60.0), p("retries", Retries, 3))

@@ -183,35 +183,30 @@ def json_object(line: str, where: str, what: str = "JSON") -> dict[str, Any]:
     return value
 
 
+def _json(text: str, where: str, whole_file: bool = False) -> Any:
+    """One JSON value of a history file; an error names ``where`` (``file:line``) and what is wrong."""
+    try:
+        return strict_json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}:{exc.lineno}: invalid JSON: {exc.msg}" if whole_file else f"{where}: invalid JSON: {exc.msg}") from None
+    except ValueError as exc:
+        raise UsageError(f"{where}: invalid JSON: {exc}") from None
+
+
 def parse_history(text: str, name: str) -> list[HistoryMessage]:
     """A JSON array, or NDJSON (one object a line); errors name ``file:line``."""
     stripped = text.lstrip()
     if not stripped:
         return []
     if stripped.startswith("["):
-        try:
-            values = strict_json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-        except ValueError as exc:
-            raise UsageError(f"{name}: invalid JSON: {exc}") from None
+        values = _json(text, name, whole_file=True)
         if not isinstance(values, list):
             raise UsageError(f"{name}: expected a JSON array of messages")
         return [_history_item(v, f"{name}: item {i + 1}") for i, v in enumerate(values)]
-    out = []
     # Only LF ends a line: str.splitlines() would also split at U+0085, U+2028 and others, which
     # json.dumps(ensure_ascii=False) leaves raw inside strings (a conversation file was unreadable).
-    for lineno, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            value = strict_json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{name}:{lineno}: invalid JSON: {exc.msg}") from None
-        except ValueError as exc:
-            raise UsageError(f"{name}:{lineno}: invalid JSON: {exc}") from None
-        out.append(_history_item(value, f"{name}:{lineno}"))
-    return out
+    lines = [(lineno, line) for lineno, line in enumerate(text.split("\n"), 1) if line.strip()]
+    return [_history_item(_json(line, f"{name}:{lineno}"), f"{name}:{lineno}") for lineno, line in lines]
 
 
 def load_history(path: str, stdin: BinaryIO | None = None) -> list[HistoryMessage]:
