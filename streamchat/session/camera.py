@@ -7,19 +7,20 @@ forwarding on a thread behind a bounded queue so a slow backend never stalls the
 from __future__ import annotations
 
 import os
-import queue
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..client.retry import WS_RETRY_STATUSES, RetryPolicy
 from ..env import Environment
 from ..errors import ConnectFailedError, ProtocolError, StreamchatError, UsageError, WriteFailedError
 from ..protocol import strict_json
-from ..protocol.frames import BadFrame, Frame, keep_detections, parse_frame
+from ..protocol.frames import BadFrame, keep_detections, parse_frame
 from ..secrets import active
 from ..terminal import one_line
+from .annotate import annotate
+from .forward import Forwarder
 from .output import StdoutClosed, stderr_line, write_stdout
 
 DEFAULT_PORT = 7103
@@ -95,107 +96,6 @@ class CameraStats:
         return "streamchat: " + " · ".join(parts)
 
 
-class Forwarder:
-    """POSTs frames to the backend from a thread; a full queue drops the frame (and counts it)."""
-
-    def __init__(self, url: str, token: str | None, stats: CameraStats, size: int = 32) -> None:
-        self.url, self.token, self.stats = url, token, stats
-        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=size)
-        self.thread = threading.Thread(target=self._run, name="streamchat-forward", daemon=True)
-        self.thread.start()
-
-    def submit(self, frame: Frame) -> None:
-        body = {
-            "streamName": "webcam",
-            "streamType": "frame",
-            "frame": frame.encoded,
-            "timestamp": frame.timestamp,
-            "camera_id": frame.camera_id,
-        }
-        try:
-            self.queue.put_nowait(body)
-        except queue.Full:
-            self.stats.forward_dropped += 1
-
-    def _run(self) -> None:
-        from ..client.http import HTTPOptions, KeptConnection, request
-        from ..errors import StreamchatError
-
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        opts = HTTPOptions(connect_timeout=10.0, read_timeout=10.0, retries=0, headers=headers)
-        kept = KeptConnection()  # one connection for every frame, while the backend keeps it open
-        try:
-            while True:
-                body = self.queue.get()
-                if body is None:
-                    return
-                try:
-                    request("POST", self.url, opts, body, kept=kept)
-                    self.stats.forwarded += 1
-                except StreamchatError:  # an error status, a refused connection: counted, never fatal
-                    self.stats.forward_failed += 1
-        finally:
-            kept.close()
-
-    def close(self, wait: float = 5.0) -> None:
-        deadline = time.monotonic() + wait
-        while not self.queue.empty() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        try:
-            self.queue.put(None, timeout=1)
-        except queue.Full:
-            pass
-        self.thread.join(timeout=max(0.1, deadline - time.monotonic()))
-
-
-ANNOTATE_MAX_PIXELS = 50_000_000  # a frame claiming more is not decoded (65500x65500 would take 12 GB)
-LABEL_MAX = 60
-
-
-def annotate(frame: Frame, detections: list[dict[str, Any]]) -> bytes:
-    """The frame with each detection's box and label drawn (what a camera page's canvas draws).
-
-    A frame that cannot be decoded (truncated, too large) is a ``BadFrame``; boxes are clipped to
-    the image, however far outside it the server put them."""
-    import io
-    import warnings
-
-    from PIL import Image, ImageDraw
-
-    if frame.width * frame.height > ANNOTATE_MAX_PIXELS:
-        raise BadFrame(f"frame of {frame.width}x{frame.height} pixels is too large to annotate")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(frame.jpeg))
-            if image.width * image.height > ANNOTATE_MAX_PIXELS:
-                raise BadFrame(f"frame of {image.width}x{image.height} pixels is too large to annotate")
-            image = image.convert("RGB")
-    except BadFrame:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Pillow fails in many ways on damaged data
-        raise BadFrame(f"frame does not decode: {exc or type(exc).__name__}") from None
-    draw = ImageDraw.Draw(image)
-    width, height = image.size
-    for d in detections:
-        x, y, w, h = d["bbox"]
-        left, top = _clip(x, width), _clip(y, height)
-        right, bottom = _clip(x + w - 1, width), _clip(y + h - 1, height)
-        if right < left or bottom < top:
-            continue  # nothing of it inside the image (or a negative size)
-        draw.rectangle([left, top, right, bottom], outline=(0, 255, 0), width=2)
-        label = f"{d['class'][:LABEL_MAX]} ({d['confidence'] * 100:.0f}%)"
-        draw.text((left + 2, max(0, top - 12)), label, fill=(0, 255, 0))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=95)
-    return out.getvalue()
-
-
-def _clip(value: float, size: int) -> int:
-    """A coordinate as a pixel index just around the image (-1 … size): drawing stays bounded."""
-    return int(min(max(value, -1.0), float(size)))
-
-
 class CameraRun:
     def __init__(self, url: str, camera_id: str, ws_opts: Any, opts: CameraOptions, env: Environment) -> None:
         self.url = camera_url(url, camera_id)
@@ -235,6 +135,9 @@ class CameraRun:
         started = time.monotonic()
         until = started + self.opts.duration if self.opts.duration is not None else None
         failures = 0  # in a row: reset by every good frame
+        # (what counts as a drop worth reconnecting for is the camera's own rule, _reconnectable; how long
+        # to wait is the one retry policy's)
+        policy = RetryPolicy(self.opts.retries, WS_RETRY_STATUSES, sleep=self.ws_opts.sleep)
         connected = False
         try:
             while not self.done(started):
@@ -264,8 +167,8 @@ class CameraRun:
                         raise
                     if conn.opened:
                         self.stats.drops += 1
-                    delay = 1.0 * 2**failures
-                    self._note(f"streamchat: {exc.message}; reconnecting in {delay:.0f} s ({failures + 1}/{self.opts.retries})")
+                    delay = policy.delay(failures, exc)  # 1 s·2ⁿ with jitter, or the server's Retry-After
+                    self._note(f"streamchat: {exc.message}; reconnecting in {delay:.1f} s ({failures + 1}/{self.opts.retries})")
                     self.flush()
                     self.ws_opts.sleep(delay if until is None else max(0.0, min(delay, until - time.monotonic())))
                     failures += 1

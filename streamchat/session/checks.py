@@ -24,10 +24,6 @@ class Checks:
             except re.error as exc:
                 raise UsageError(f"--expect: bad regular expression: {exc}") from None
 
-    @property
-    def any(self) -> bool:
-        return self.expect is not None or self.max_ttft_ms is not None or self.min_tps is not None or self.fail_on_empty
-
     def verify(self, reply: Reply) -> None:
         failures = []
         content = reply.content

@@ -25,7 +25,6 @@ from ..protocol.strict_json import dumps as strict_dumps
 from ..terminal import neutralize, one_line
 from .reply import Reply
 
-OUTPUT_MODES = ("text", "ndjson", "json")
 _DIM, _RESET, _RED = "\x1b[2m", "\x1b[0m", "\x1b[31m"
 _encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 _CONTENT_LINE = '{"type": "content", "text": '  # + the JSON string + "}\n": the content line, as json.dumps writes it

@@ -60,7 +60,6 @@ class Reply:
         self.done = False
         self.retry_wait = 0.0  # seconds spent waiting between attempts before the reply began
         self.timed = True  # False for a recording played instantly: its times say nothing, so no rates
-        self.ends_with_newline = True  # nothing written yet: no newline owed
 
     def add(self, events: list[Event], now: float) -> None:
         texts = [event.text for event in events if event.type == "content"]  # type: ignore[union-attr]
@@ -69,7 +68,6 @@ class Reply:
             self.content_events += len(texts)
             if self.keep_text:
                 self.content_parts.extend(texts)
-            self.ends_with_newline = texts[-1].endswith("\n")
             if self.t_first is None:
                 self.t_first = now
             self.t_last = now
@@ -82,7 +80,6 @@ class Reply:
                 text = event.text  # type: ignore[union-attr]
                 if self.keep_text:
                     self.content_parts.append(text)
-                self.ends_with_newline = text.endswith("\n")
                 if self.t_first is None:
                     self.t_first = now
                 self.t_last = now
