@@ -127,3 +127,12 @@ def test_a_camera_run_that_never_connected_is_3_within_its_duration():
     r = run_cli("camera", "cam1", "--url", f"ws://127.0.0.1:{port}", "-o", "ndjson", "--duration", "1.5")
     assert r.code == 3 and time.monotonic() - started < 8  # reconnect waits included in the duration
     assert r.lines()[-1]["code"] == "connect_failed" and "never connected" in r.stderr
+
+
+def test_bench_asks_for_the_servers_model_too():
+    with scripted_server(openai_like(["served-model"])) as srv:
+        r = run_cli("bench", "--url", srv.url + "/v1", "--requests", "3", "--concurrency", "1", "-o", "json", env=clean_env(STREAMCHAT_MODEL=""))
+    assert r.code == 0, r.stderr
+    chats = [req for req in srv.requests if req.target == "/v1/chat/completions"]
+    assert [json.loads(req.body)["model"] for req in chats] == ["served-model"] * 3
+    assert sum(req.target == "/v1/models" for req in srv.requests) == 1  # asked once, not per request

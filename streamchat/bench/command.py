@@ -33,7 +33,7 @@ class BenchArgs:
     auth_scheme: str | None = None
     header: list[str] | None = None
     param: list[str] | None = None
-    model: str = "deepseek/deepseek-chat"
+    model: str | None = None  # None: the dialect's default, or the first model the server lists
     max_tokens: int | None = None
     requests: int | None = None  # None: 100, or no count when --duration is given
     concurrency: int | None = None
@@ -76,11 +76,15 @@ class Setup:
     headers: dict[str, str]
     slos: list[Slo] = field(default_factory=list)
     token: str | None = None
+    discover: bool = False  # no model configured, and the dialect has none: ask the server (once)
 
     def spec(self, url: str, **changes: Any) -> Any:
         from .runner import LoadSpec
 
         args = self.args
+        if self.discover:
+            self.discover = False
+            self.prompts = with_model(self.prompts, self.server_model(url))
         requests = args.requests if args.requests is not None else (None if args.duration else DEFAULT_REQUESTS)
         spec = LoadSpec(
             url,
@@ -102,11 +106,30 @@ class Setup:
         )
         return replace(spec, **changes)
 
+    def server_model(self, url: str) -> str:
+        """Model discovery, as chat does it: the first model the server lists (docs/protocols.md#model-discovery)."""
+        from ..client.http import HTTPOptions
+        from ..session.settings import ChatArgs, choose_model
+
+        args = self.args
+        opts = HTTPOptions(
+            connect_timeout=args.connect_timeout, read_timeout=args.read_timeout, insecure=args.insecure, cacert=args.cacert, headers=self.headers
+        )
+        notice = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+        return choose_model(ChatArgs(), url, self.dialect, opts, notice)
+
+
+def with_model(prompts: list[Any], model: str) -> list[Any]:
+    """The prompts that asked for no model in particular, now asking for ``model``."""
+    from ..dialects import DEFAULT_MODEL
+
+    return [replace(prompt, model_id=model) if prompt.model_id == DEFAULT_MODEL else prompt for prompt in prompts]
+
 
 def prepare(args: BenchArgs) -> Setup:
     """Options into a Setup; every usage error (exit 2) is raised here, before anything is sent."""
+    from ..dialects import DEFAULT_MODEL, infer
     from ..dialects import get as dialect_named
-    from ..dialects import infer
     from ..env import Environment
     from ..session.credentials import check_url, parse_headers, profile_connection, resolve_token
     from ..session.http import ChatTarget
@@ -116,6 +139,14 @@ def prepare(args: BenchArgs) -> Setup:
     env = Environment()
     if args.url is not None:
         check_url(args.url, ("http", "https", "ws", "wss") if args.transport == "ws" else ("http", "https"))
+        if args.transport == "sse":
+            from ..dialects import complete_base_url
+
+            full = complete_base_url(args.url, args.dialect)  # a base URL: the dialect's endpoint, as chat does
+            if full is not None:
+                if not args.quiet:
+                    print(f"streamchat: {args.url} is a base URL; sending to {full}", file=sys.stderr)
+                args.url = full
     if args.sweep is not None and args.rate is not None:
         raise UsageError("--sweep chooses the rates itself: leave --rate out")
     if args.cacert is not None:
@@ -140,7 +171,7 @@ def prepare(args: BenchArgs) -> Setup:
     auth = ChatTarget(args.url or "", dialect, token, scheme, headers).request_headers()
     prompts = build_prompts(
         items=user_prompts(list(args.prompt or []), args.prompts, env.stdin),
-        model=args.model,
+        model=args.model or DEFAULT_MODEL,
         max_tokens=args.max_tokens,
         dialect=dialect,
         params=parse_params(list(args.param or []), env),
@@ -148,7 +179,8 @@ def prepare(args: BenchArgs) -> Setup:
         output_tokens=args.output_tokens,
         tokenizer=args.tokenizer,
     )
-    return Setup(args, dialect, prompts, auth, slos, token)
+    discover = args.model is None and dialect_named(dialect).default_model is None and args.url is not None
+    return Setup(args, dialect, prompts, auth, slos, token, discover)
 
 
 @contextlib.contextmanager

@@ -59,7 +59,7 @@ def bench(
     read_timeout: o.ReadTimeout = 60.0,
     insecure: o.Insecure = False,
     cacert: o.CACert = None,
-    model: o.Model = "deepseek/deepseek-chat",
+    model: o.Model = None,
     max_tokens: o.MaxTokens = None,
     param: o.Param = None,
     requests: Annotated[
