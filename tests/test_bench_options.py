@@ -90,7 +90,9 @@ def test_timeouts_and_tls_settings_reach_the_load(tmp_path):
     ca = tmp_path / "ca.pem"
     trustme = pytest.importorskip("trustme")
     trustme.CA().cert_pem.write_to_path(str(ca))
-    args = BenchArgs(url="https://127.0.0.1:9/v1/chat/completions", connect_timeout=2.5, read_timeout=7.0, insecure=True, cacert=str(ca))
+    args = BenchArgs(
+        url="https://127.0.0.1:9/v1/chat/completions", model="m", connect_timeout=2.5, read_timeout=7.0, insecure=True, cacert=str(ca)
+    )
     spec = prepare(args).spec(args.url)
     assert (spec.connect_timeout, spec.read_timeout, spec.insecure, spec.cacert) == (2.5, 7.0, True, str(ca))
     assert LoadSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec  # plain data for worker processes and Ray

@@ -131,7 +131,9 @@ def test_a_camera_run_that_never_connected_is_3_within_its_duration():
 
 def test_bench_asks_for_the_servers_model_too():
     with scripted_server(openai_like(["served-model"])) as srv:
-        r = run_cli("bench", "--url", srv.url + "/v1", "--requests", "3", "--concurrency", "1", "-o", "json", env=clean_env(STREAMCHAT_MODEL=""))
+        r = run_cli(
+            "bench", "--url", srv.url + "/v1", "--requests", "3", "--concurrency", "1", "-o", "json", env=clean_env(STREAMCHAT_MODEL="")
+        )
     assert r.code == 0, r.stderr
     chats = [req for req in srv.requests if req.target == "/v1/chat/completions"]
     assert [json.loads(req.body)["model"] for req in chats] == ["served-model"] * 3
