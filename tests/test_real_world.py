@@ -138,3 +138,18 @@ def test_bench_asks_for_the_servers_model_too():
     chats = [req for req in srv.requests if req.target == "/v1/chat/completions"]
     assert [json.loads(req.body)["model"] for req in chats] == ["served-model"] * 3
     assert sum(req.target == "/v1/models" for req in srv.requests) == 1  # asked once, not per request
+
+
+@pytest.mark.parametrize("option", ["--history", "--system-file", "--token-file", "-C"])
+def test_an_endless_input_ends_in_a_usage_error(option, server):
+    import os
+
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    r = run_cli("chat", option, "/dev/zero", "--url", server.url + "/api/chat/stream", "Hi", timeout=30)
+    assert r.code == 2 and "Traceback" not in r.stderr and r.out == ""
+
+
+def test_a_replay_from_an_endless_source_ends_too():
+    r = run_cli("chat", "--replay", "/dev/zero", timeout=30)
+    assert r.code == 2 and "Traceback" not in r.stderr

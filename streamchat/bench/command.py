@@ -113,7 +113,11 @@ class Setup:
 
         args = self.args
         opts = HTTPOptions(
-            connect_timeout=args.connect_timeout, read_timeout=args.read_timeout, insecure=args.insecure, cacert=args.cacert, headers=self.headers
+            connect_timeout=args.connect_timeout,
+            read_timeout=args.read_timeout,
+            insecure=args.insecure,
+            cacert=args.cacert,
+            headers=self.headers,
         )
         notice = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
         return choose_model(ChatArgs(), url, self.dialect, opts, notice)

@@ -42,26 +42,34 @@ def decode_text(data: bytes, what: str) -> str:
         raise UsageError(f"{what} is not UTF-8 text (byte {exc.start})") from exc
 
 
-def read_file_bytes(path: str, what: str, stdin: BinaryIO | None = None, limit: int | None = None, option: str = "") -> bytes:
-    """A file's bytes, or stdin's for ``-``; with ``limit``, more than that many is a UsageError
-    (naming ``option``) and no more than ``limit + 1`` bytes are ever read (``/dev/zero`` ends)."""
+# Every input file is read up to a bound: a history, a prompt or a token from /dev/zero (or another
+# endless source) must end in a usage error, not fill the memory. Images have their own option.
+INPUT_LIMIT = 256 * 1024 * 1024
+TOKEN_LIMIT = 64 * 1024
+
+
+def read_file_bytes(path: str, what: str, stdin: BinaryIO | None = None, limit: int = INPUT_LIMIT, option: str = "") -> bytes:
+    """A file's bytes, or stdin's for ``-``; more than ``limit`` is a UsageError (naming ``option``, or
+    the limit itself) and no more than ``limit + 1`` bytes are ever read (``/dev/zero`` ends)."""
     if path == "-":
         if stdin is None:
             raise UsageError(f"{what}: standard input is not available")
-        data = stdin.read() if limit is None else stdin.read(limit + 1)
+        data = stdin.read(limit + 1)
     else:
         try:
             with open(path, "rb") as fh:
-                data = fh.read() if limit is None else fh.read(limit + 1)
+                data = fh.read(limit + 1)
         except FileNotFoundError as exc:
             raise UsageError(f"{what} {path!r} not found") from exc
         except IsADirectoryError as exc:
             raise UsageError(f"{what} {path!r} is a directory") from exc
         except OSError as exc:
             raise UsageError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from exc
-    if limit is not None and len(data) > limit:
+    if len(data) > limit:
         name = "standard input" if path == "-" else repr(path)
-        raise UsageError(f"{what} {name} is larger than {option} ({limit} bytes)", hint=f"raise {option} if it should be sent")
+        if option:
+            raise UsageError(f"{what} {name} is larger than {option} ({limit} bytes)", hint=f"raise {option} if it should be sent")
+        raise UsageError(f"{what} {name} is larger than {limit // (1024 * 1024) or limit} {'MB' if limit >= 1024 * 1024 else 'bytes'}")
     return data
 
 
@@ -304,7 +312,7 @@ def _lock(fd: int) -> None:
 
 def load_token_file(path: str, stdin: BinaryIO | None = None) -> str:
     name = "standard input" if path == "-" else repr(path)
-    data = read_file_bytes(path, "token file", stdin)
+    data = read_file_bytes(path, "token file", stdin, limit=TOKEN_LIMIT)
     token = strip_newlines(decode_text(data, f"token file {name}"))
     if not token:
         raise UsageError(f"token file {name} is empty")
