@@ -95,19 +95,10 @@ def camera(
 ) -> int:
     """Receive a camera's frame stream over WebSocket."""
     from ..env import Environment
-    from ..session.camera import CameraOptions, CameraRun
-    from ..session.settings import ChatArgs, endpoint, resolve_ws
+    from ..session.camera import CameraOptions, camera
+    from ..session.settings import ChatArgs
 
-    env = Environment()
-    args = ChatArgs.from_locals({**locals(), "retries": 0})
-    from ..session.output import stderr_line
-
-    notice = (lambda line: None) if quiet else (lambda line: stderr_line(env, line))
-    ws_opts, token_value = resolve_ws(args, env, notice)
-    if annotate and not save_dir:
-        from ..errors import UsageError
-
-        raise UsageError("--annotate draws on saved frames: give --save-dir too")
+    args = ChatArgs.from_locals({**locals(), "retries": 0})  # (the connection's own retries: reconnects are --retries)
     opts = CameraOptions(
         output,
         frames,
@@ -119,11 +110,8 @@ def camera(
         include_frame,
         strict,
         forward,
-        token_value,
+        None,
         retries,
         quiet,
     )
-    with endpoint(url, "/ws/stream/{camera_id}", notice, ("ws", "wss", "http", "https")) as base:
-        if url is None:
-            base = base.replace("http://", "ws://", 1)
-        return CameraRun(base, camera_id, ws_opts, opts, env).run()
+    return camera(args, Environment(), camera_id, opts)

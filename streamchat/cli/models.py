@@ -41,30 +41,8 @@ def models(
     profile: o.Profile = None,
 ) -> int:
     """List the models a server offers (OpenAI /v1/models, Ollama /api/tags)."""
-    import json
-    import sys
-
-    from ..client.models import list_models
     from ..env import Environment
-    from ..session.output import make_renderer
-    from ..session.settings import ChatArgs, endpoint, output_options, parse_headers, resolve_http
+    from ..session.commands import models as list_models
+    from ..session.settings import ChatArgs
 
-    args = ChatArgs.from_locals(locals())
-    env = Environment()
-    renderer = make_renderer(env, output_options(args))
-    http, token_value = resolve_http(args, env, renderer.note)
-    http.headers.update(dict(parse_headers(args.header)))
-    if token_value:
-        from ..dialects import get as dialect_named
-
-        if dialect is not None and dialect_named(dialect).auth_scheme == "x-api-key":
-            http.headers.setdefault("x-api-key", token_value)
-        else:
-            http.headers.setdefault("Authorization", f"Bearer {token_value}")
-    with endpoint(args.url, "/v1/models", renderer.note) as where:
-        listed_at, ids = list_models(where, dialect, http)
-    if output == "json":
-        sys.stdout.write(json.dumps({"url": listed_at, "models": ids}) + "\n")
-    else:
-        sys.stdout.write("".join(f"{name}\n" for name in ids))
-    return 0
+    return list_models(ChatArgs.from_locals(locals()), Environment(), output)

@@ -313,3 +313,20 @@ def check_save_dir(path: str) -> None:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "camera"
+
+
+def camera(args: Any, env: Environment, camera_id: str, opts: CameraOptions) -> int:
+    """``streamchat camera``: settings checked, then the run (``args``: the connection's ``ChatArgs``)."""
+    import dataclasses
+
+    from .settings import endpoint, resolve_ws
+
+    notice = (lambda line: None) if opts.quiet else (lambda line: stderr_line(env, line))
+    ws_opts, token = resolve_ws(args, env, notice)
+    if opts.annotate and not opts.save_dir:
+        raise UsageError("--annotate draws on saved frames: give --save-dir too")
+    opts = dataclasses.replace(opts, token=token)
+    with endpoint(args.url, "/ws/stream/{camera_id}", notice, ("ws", "wss", "http", "https")) as base:
+        if args.url is None:
+            base = base.replace("http://", "ws://", 1)
+        return CameraRun(base, camera_id, ws_opts, opts, env).run()

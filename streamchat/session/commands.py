@@ -193,6 +193,27 @@ def replay(args: ChatArgs, env: Environment, transport: str, checks: Checks | No
     return 0
 
 
+def models(args: ChatArgs, env: Environment, output: str) -> int:
+    """``streamchat models``: the model ids a server lists, one a line or as JSON."""
+    import json
+
+    from ..client.models import list_models
+    from ..dialects import get as dialect_named
+    from .output import make_renderer, print_stdout
+    from .settings import endpoint, output_options, parse_headers, resolve_http
+
+    renderer = make_renderer(env, output_options(args))
+    http, token = resolve_http(args, env, renderer.note)
+    http.headers.update(dict(parse_headers(args.header)))
+    if token:
+        x_api_key = args.dialect is not None and dialect_named(args.dialect).auth_scheme == "x-api-key"
+        http.headers.setdefault(*(("x-api-key", token) if x_api_key else ("Authorization", f"Bearer {token}")))
+    with endpoint(args.url, "/v1/models", renderer.note) as where:
+        listed_at, ids = list_models(where, args.dialect, http)
+    print_stdout(json.dumps({"url": listed_at, "models": ids}) + "\n" if output == "json" else "".join(f"{name}\n" for name in ids))
+    return 0
+
+
 # -- ws-chat -------------------------------------------------------------------------------------------
 
 
