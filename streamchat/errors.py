@@ -95,10 +95,13 @@ class StreamTimeoutError(StreamchatError):
 class HTTPStatusError(StreamchatError):
     exit_code = 6
 
-    def __init__(self, message: str, *, status: int, hint: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int, hint: str | None = None, retry_after: float | None = None, location: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if it did
+        self.location = location  # where a redirect points (Location), if it is one
 
     @property
     def code(self) -> str:  # type: ignore[override]

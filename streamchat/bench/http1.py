@@ -128,8 +128,7 @@ class _Connection(asyncio.Protocol):
         self.reusable = reader.keep_alive and not self.closed
         head = reader.head
         if self._error_body is not None and head is not None:
-            error = HTTPStatusError(f"http_{head.status}", status=head.status)
-            error.location = head.get("location")  # type: ignore[attr-defined]
+            error = HTTPStatusError(f"http_{head.status}", status=head.status, location=head.get("location"))
             waiter.set_exception(error)
             return
         if not self._over:

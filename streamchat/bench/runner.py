@@ -154,7 +154,7 @@ async def _sse_request(pools: Pools, spec: LoadSpec, request: ChatRequest, timel
             pool.release(conn)  # its body was read: the connection may serve another request
             if exc.status not in REDIRECT_STATUSES:
                 raise
-            hop = next_hop(url, hop, exc.status, getattr(exc, "location", None))
+            hop = next_hop(url, hop, exc.status, exc.location)
             continue
         except ConnectFailedError:
             pool.discard(conn)

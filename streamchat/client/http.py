@@ -179,11 +179,7 @@ def _error_for(response: HTTPResponse) -> StreamchatError:
     except StreamchatError:
         body = b""  # an error body cut short: the status says enough
     head = response.head
-    error = http_status_error(head.status, head.reason, body)
-    retry_after = parse_retry_after(head.get("retry-after"))
-    if retry_after is not None:
-        error.retry_after = retry_after  # type: ignore[attr-defined]
-    return error
+    return http_status_error(head.status, head.reason, body, parse_retry_after(head.get("retry-after")))
 
 
 class KeptConnection:

@@ -189,15 +189,14 @@ class WSConnection:
             return
         if isinstance(exc, InvalidStatus):
             status = exc.response.status_code
-            error = http_status_error(status, exc.response.reason_phrase, exc.response.body or b"")
+            retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))
+            error = http_status_error(status, exc.response.reason_phrase, exc.response.body or b"", retry_after)
             if status == 403 and not self._sent_credentials():
                 # No token was sent, so the token is not what was refused: Starlette, for one,
                 # answers 403 to a WebSocket handshake on any path that takes none.
                 error.hint = "no token was sent: this path may take no WebSocket (check --url), or the server wants a token"
             elif status == 401 and not self._sent_credentials():
                 error.hint = "the server wants a token: STREAMCHAT_TOKEN or --token-file"
-            error.retryable = status in (429, 500, 502, 503, 504)  # type: ignore[attr-defined]
-            error.retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))  # type: ignore[attr-defined]
             raise error
         raise ProtocolError(f"WebSocket handshake with {self._where()} failed: {exc}")
 

@@ -64,7 +64,7 @@ class ReplyDecoder:
                 more, ended = normalizer.sse_batch(messages)
                 events += more
         except ProtocolError as exc:
-            exc.partial = events + getattr(exc, "partial", [])  # type: ignore[attr-defined]
+            exc.partial = events + exc.partial
             raise
         return events, ended
 

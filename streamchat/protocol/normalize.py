@@ -109,7 +109,7 @@ class Normalizer:
             try:
                 events = self.sse(message[0], message[1])
             except ProtocolError as exc:
-                exc.partial = out  # type: ignore[attr-defined]
+                exc.partial = out
                 raise
             if _until_end(out, events):
                 return out, True
@@ -156,7 +156,7 @@ class Normalizer:
             try:
                 events = self.data(raw if type(raw) is str else raw.decode("utf-8", "replace"))
             except ProtocolError as exc:
-                exc.partial = out  # type: ignore[attr-defined]
+                exc.partial = out
                 raise
             if _until_end(out, events):
                 return out, True
@@ -180,7 +180,7 @@ class Normalizer:
                 try:
                     events = self.line(raw.decode("utf-8", "replace"))
                 except ProtocolError as exc:
-                    exc.partial = out  # type: ignore[attr-defined]
+                    exc.partial = out
                     raise
             else:
                 if type(value) is dict and value.get("done") is False and "error" not in value:

@@ -158,7 +158,7 @@ class CameraRun:
                 except StreamchatError as exc:
                     # decide from how the server ended it, before our own close adds a close frame
                     received = conn.protocol.close_rcvd
-                    reconnectable = _reconnectable(exc, conn)
+                    reconnectable = _reconnectable(exc, conn, policy)
                     conn.close()
                     clean_end = isinstance(exc, ProtocolError) and received is not None and received.code in (1000, 1001)
                     if clean_end and self.opts.frames is None and self.opts.duration is None:
@@ -287,13 +287,14 @@ class CameraRun:
         return True
 
 
-def _reconnectable(exc: StreamchatError, conn: Any) -> bool:
-    """A drop worth reconnecting for: lost, refused, a 5xx handshake, or a close that is not final."""
+def _reconnectable(exc: StreamchatError, conn: Any, policy: RetryPolicy) -> bool:
+    """A drop worth reconnecting for: lost, refused, a handshake status the policy retries (429, 5xx),
+    or a close that is not final."""
     from ..errors import AuthError, ConnectionLostError
 
     if isinstance(exc, AuthError):
         return False
-    if isinstance(exc, ConnectionLostError) or getattr(exc, "retryable", False):
+    if isinstance(exc, ConnectionLostError) or policy.retryable(exc):
         return True
     received = conn.protocol.close_rcvd
     return received is not None and received.code in (1000, 1001, 1011, 1012, 1013, 1014)
