@@ -69,7 +69,7 @@ def main() -> None:
             time.sleep(0.01)
         url = f"http://127.0.0.1:{open(port_file).read()}/v1/chat/completions"
         client = subprocess.Popen(
-            [sys.executable, "-m", "streamchat", "chat", "--url", url, "-o", "ndjson", "-q", "hi"], stdout=subprocess.PIPE
+            [sys.executable, "-m", "streamchat", "chat", "--url", url, "-m", "m", "-o", "ndjson", "-q", "hi"], stdout=subprocess.PIPE
         )
         assert client.stdout is not None
         latencies = []

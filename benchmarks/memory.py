@@ -53,7 +53,7 @@ def main() -> None:
         for mode in ("ndjson", "text", "json"):
             runs = {}
             for label, url in (("100", small_url), (str(args.events), big_url)):
-                runs[label] = peak_rss_mb(["chat", "--url", url, "-o", mode, "-q", "--max-response-size", "1GB", "hi"])
+                runs[label] = peak_rss_mb(["chat", "--url", url, "-m", "m", "-o", mode, "-q", "--max-response-size", "1GB", "hi"])
             small, big = runs["100"], runs[str(args.events)]
             print(f"-o {mode:<7} peak RSS 100 events {small:6.1f} MiB, {args.events} events {big:6.1f} MiB: +{big - small:.1f} MiB")
 

@@ -128,7 +128,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, url: str, ws_url: str, size: int) -> None:
     py = sys.executable
-    streamchat = [py, "-m", "streamchat", "chat", "--url", url, "-q", "--max-response-size", "1GB"]
+    streamchat = [py, "-m", "streamchat", "chat", "--url", url, "-m", "m", "-q", "--max-response-size", "1GB"]
     clients = {
         "httpx-sse loop (reference)": [py, "-c", REFERENCE_LOOP, url],
         "streamchat -o ndjson": streamchat + ["-o", "ndjson", "hi"],
