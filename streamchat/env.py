@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
+from .errors import StdoutClosed, WriteFailedError
+
 
 def _isatty(stream: object) -> bool:
     try:
@@ -48,3 +50,15 @@ class Environment:
         if self.environ.get("FORCE_COLOR"):
             return True
         return bool(isatty) and self.environ.get("TERM") != "dumb"
+
+
+def print_stdout(text: str) -> None:
+    """A command's printed result (``config``, ``--version``) on ``sys.stdout``, failing as ``write_stdout`` does."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError as exc:
+        raise StdoutClosed from exc
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise WriteFailedError(f"could not write to standard output: {reason}") from None

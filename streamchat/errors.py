@@ -137,6 +137,10 @@ class BodyTooLargeError(ProtocolError):
     code = "too_large"
 
 
+class StdoutClosed(Exception):
+    """stdout's reader went away (``| head -1``): the run ends quietly, as if by SIGPIPE (status 141)."""
+
+
 class CheckFailedError(StreamchatError):
     exit_code = 8
 
@@ -157,6 +161,7 @@ __all__ = [
     "NoModelError",
     "ProtocolError",
     "ServerReportedError",
+    "StdoutClosed",
     "StreamTimeoutError",
     "StreamchatError",
     "TruncatedError",

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .. import __version__
-from ..errors import StreamchatError, WriteFailedError
+from ..errors import StdoutClosed, StreamchatError, WriteFailedError
 
 # Shown by `streamchat --help` and as streamchat(1)'s EXAMPLES ("\b": click keeps the lines as written).
 EXAMPLES = """
@@ -42,7 +42,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from ..session.output import print_stdout
+        from ..env import print_stdout
 
         print_stdout(f"streamchat {__version__}\n")
         raise typer.Exit(0)
@@ -140,6 +140,13 @@ def _root_help_as_usage_error(command: Any) -> int:
     return 2
 
 
+def print_error(message: str, hint: str | None = None) -> None:
+    """The error line (imported when an error happens: a run that goes well never loads the renderers)."""
+    from ..session.output import print_error as write_error
+
+    write_error(message, hint)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status instead of exiting (for tests and embedding)."""
     # pydantic looks for plugins through every installed distribution's entry points the first time
@@ -148,7 +155,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from .. import secrets
-    from ..session.output import StdoutClosed, print_error
     from .light import invoked, light_app
 
     secrets.forget_all()  # a run called in-process inherits no credential from an earlier one
@@ -197,8 +203,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     stdout_closed = _standard_streams()
     args = list(argv) if argv is not None else sys.argv[1:]
     if stdout_closed and "serve" not in args:  # (the server only says where it listens there)
-        from ..session.output import print_error
-
         print_error("standard output is closed (>&-): nowhere to write the output", "give it a file or /dev/null: >/dev/null")
         sys.exit(2)
     code = run(args)
@@ -207,8 +211,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:
         code = _die_of_sigpipe()
     except (OSError, ValueError) as exc:  # what was buffered could not be written
-        from ..session.output import print_error
-
         print_error(f"could not write to standard output: {getattr(exc, 'strerror', None) or exc}")
         _settle_stdout()
         code = code or 2

@@ -34,7 +34,7 @@ def completion(
     ],
 ) -> int:
     """Print the shell completion script for bash, zsh or fish."""
-    from ..session.output import print_stdout
+    from ..env import print_stdout
     from .shells import script
     from .tree import collect
 

@@ -48,7 +48,7 @@ def config(
     ] = False,
 ) -> int:
     """Show the resolved settings and where each came from: env > profile > [defaults] > built-in."""
-    from ..session.output import print_stdout
+    from ..env import print_stdout
     from ..session.profiles import config_path, settings
 
     if profiles:  # run by the completion scripts at each TAB: the file only, no token_command, no defaults

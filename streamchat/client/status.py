@@ -27,7 +27,9 @@ def describe_status(status: int, reason: str, body: bytes) -> str:
     return f"{head}: {detail}"
 
 
-def http_status_error(status: int, reason: str, body: bytes, retry_after: float | None = None, location: str | None = None) -> StreamchatError:
+def http_status_error(
+    status: int, reason: str, body: bytes, retry_after: float | None = None, location: str | None = None
+) -> StreamchatError:
     """The error for an HTTP status, with what the server said (its message, Retry-After, Location)."""
     message = describe_status(status, reason, body)
     if status in (401, 403):

@@ -8,9 +8,14 @@ imported when first needed, so listing the names costs ``--help`` nothing.
 from __future__ import annotations
 
 import importlib
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
-from .base import DEFAULT_MODEL, Dialect, HTTPRequest
+if TYPE_CHECKING:
+    from .base import Dialect, HTTPRequest
+
+# The model the streamchat, prompt and query protocols' servers expect when none is given. OpenAI-style
+# servers are asked for theirs instead (model discovery): a model name one server knows another rejects.
+DEFAULT_MODEL = "deepseek/deepseek-chat"
 
 # name -> module; the order is the order URL paths are matched in (streamchat, the fallback, last).
 _MODULES = {
@@ -33,6 +38,8 @@ def get(name: str) -> Dialect:
 
 def infer(url: str) -> Dialect:
     """The dialect a URL's path implies; the streamchat dialect when none does."""
+    from urllib.parse import urlsplit
+
     path = urlsplit(url).path
     for name in _MODULES:
         dialect = get(name)
@@ -47,6 +54,8 @@ def complete_base_url(url: str, dialect_name: str | None) -> str | None:
     An empty path (or ``/``) is an OpenAI-compatible server's root: ``/v1`` plus the dialect's path. A
     path ending in ``/v1`` gets the dialect's path (``/chat/completions``, ``/messages``,
     ``/responses``)."""
+    from urllib.parse import urlsplit, urlunsplit
+
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
     dialect = get(dialect_name or "openai")
@@ -60,5 +69,15 @@ def complete_base_url(url: str, dialect_name: str | None) -> str | None:
 
 
 assert set(NAMES) == set(_MODULES), "every dialect is listed in both"
+
+
+def __getattr__(name: str) -> Any:
+    # The Dialect and HTTPRequest types, on first use: listing the names (as --help does) imports nothing.
+    if name in ("Dialect", "HTTPRequest"):
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(name)
+
 
 __all__ = ["DEFAULT_MODEL", "FALLBACK", "NAMES", "Dialect", "HTTPRequest", "complete_base_url", "get", "infer"]

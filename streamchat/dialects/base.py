@@ -12,10 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..protocol.requests import ChatRequest
-
-# The model the streamchat, prompt and query protocols' servers expect when none is given. OpenAI-style servers are asked
-# for theirs instead (model discovery), since a model name one server knows another rejects.
-DEFAULT_MODEL = "deepseek/deepseek-chat"
+from . import DEFAULT_MODEL
 
 
 class HTTPRequest(NamedTuple):

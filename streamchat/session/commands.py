@@ -199,7 +199,8 @@ def models(args: ChatArgs, env: Environment, output: str) -> int:
 
     from ..client.models import list_models
     from ..dialects import get as dialect_named
-    from .output import make_renderer, print_stdout
+    from ..env import print_stdout
+    from .output import make_renderer
     from .settings import endpoint, output_options, parse_headers, resolve_http
 
     renderer = make_renderer(env, output_options(args))

@@ -12,13 +12,12 @@ Every event reaches the reply and the output through ``emit``, which scrubs cred
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from .. import secrets
 from ..env import Environment
-from ..errors import CheckFailedError, StreamchatError, WriteFailedError
+from ..errors import CheckFailedError, StdoutClosed, StreamchatError, WriteFailedError
 from ..events import Content, Done, Error, Event, Reasoning
 from ..protocol.strict_json import clean
 from ..protocol.strict_json import dumps as strict_dumps
@@ -39,10 +38,6 @@ class OutputOptions:
     no_reasoning: bool = False
     timestamps: bool = False
     color: str = "auto"
-
-
-class StdoutClosed(Exception):
-    """stdout was closed by the reader (``| head -1``): end quietly, as if by SIGPIPE."""
 
 
 class Renderer:
@@ -202,18 +197,6 @@ def write_stdout(env: Environment, data: bytes, renderer: Renderer | None = None
 def stderr_line(env: Environment, line: str, scrubber: secrets.Scrubber | None = None) -> None:
     """A notice for people: one line, credentials scrubbed, server text made harmless."""
     write_stderr(env, one_line((scrubber if scrubber is not None else secrets.active()).text(line)) + "\n")
-
-
-def print_stdout(text: str) -> None:
-    """A command's printed result (``config``, ``--version``) on ``sys.stdout``, failing as ``write_stdout`` does."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError as exc:
-        raise StdoutClosed from exc
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise WriteFailedError(f"could not write to standard output: {reason}") from None
 
 
 def write_stderr(env: Environment, text: str) -> None:
