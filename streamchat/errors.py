@@ -98,26 +98,18 @@ class HTTPStatusError(StreamchatError):
     def __init__(
         self, message: str, *, status: int, hint: str | None = None, retry_after: float | None = None, location: str | None = None
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, code=f"http_{status}")
         self.status = status
         self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if it did
         self.location = location  # where a redirect points (Location), if it is one
-
-    @property
-    def code(self) -> str:  # type: ignore[override]
-        return f"http_{self.status}"
 
 
 class AuthError(StreamchatError):
     exit_code = 5
 
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint=hint, code=code or (f"http_{status}" if status is not None else "auth_refused"))
         self.status = status  # the HTTP status (401, 403, 407), None for a WebSocket close 1008
-
-    @property
-    def code(self) -> str:  # type: ignore[override]
-        return f"http_{self.status}" if self.status is not None else "auth_refused"
 
 
 class ProtocolError(StreamchatError):

@@ -94,22 +94,26 @@ def fault(server, spec, *args, stdin=None):
 
 
 @pytest.mark.parametrize(
-    "spec, code, needle",
+    "spec, code, needle, failure",
     [
-        ("close-after=3;code=1000", 7, "1000"),
-        ("close-after=3;code=1011", 1, "1011"),
-        ("close-after=3;code=1008", 5, "1008"),
-        ("close-after=3;code=1009", 7, "1009"),
-        ("drop-after=3", 3, "1006"),
-        ("error-after=3", 1, "injected error after 3 tokens"),
+        ("close-after=3;code=1000", 7, "1000", "closed_1000"),
+        ("close-after=3;code=1011", 1, "1011", "closed_1011"),
+        ("close-after=3;code=1008", 5, "1008", "closed_1008"),
+        ("close-after=3;code=1009", 7, "1009", "closed_1009"),
+        ("drop-after=3", 3, "1006", "connection_lost"),
+        ("error-after=3", 1, "injected error after 3 tokens", None),  # the server's own error event: no second line
     ],
 )
-def test_close_codes_map_to_exit_status(server, spec, code, needle):
+def test_close_codes_map_to_exit_status(server, spec, code, needle, failure):
     r = fault(server, spec)
     assert r.code == code, r.stderr
     assert needle in r.stderr and r.stderr.startswith("streamchat: error:")
-    types = [line["type"] for line in r.lines()]
-    assert types[:3] == ["content"] * 3 and "done" not in types
+    lines = r.lines()
+    assert [line["type"] for line in lines[:3]] == ["content"] * 3 and "done" not in [line["type"] for line in lines]
+    if failure is not None:
+        assert lines[-1]["type"] == "error" and lines[-1]["code"] == failure  # the close, as data
+    else:
+        assert sum(line["type"] == "error" for line in lines) == 1
 
 
 def test_message_over_the_cap_is_7(server):

@@ -57,21 +57,22 @@ def closed_error(protocol: ClientProtocol) -> StreamchatError:
         # close code no endpoint may send, text that is not UTF-8): we closed with 1002 or 1007.
         return ProtocolError(f"the server broke the WebSocket protocol: {protocol.parser_exc}")
     received = protocol.close_rcvd
-    code = received.code if received is not None else 1006
-    reason = f": {received.reason}" if received is not None and received.reason else ""
-    if code in (1000, 1001):
-        return ProtocolError(f"connection closed ({code}{reason}) before the reply was done")
-    if code == 1006:
+    if received is None:
         return ConnectionLostError("connection lost (1006: closed without a close frame)")
+    code = received.code
+    reason = f": {received.reason}" if received.reason else ""
+    closed = f"closed_{code}"  # the failure's code: docs/events.md#failures
+    if code in (1000, 1001):
+        return ProtocolError(f"connection closed ({code}{reason}) before the reply was done", code=closed)
     if code == 1008:
-        return AuthError(f"server closed the connection: policy violation (1008){reason}")
+        return AuthError(f"server closed the connection: policy violation (1008){reason}", code=closed)
     if code == 1009:
-        return ProtocolError(f"server closed the connection: message too big (1009){reason}")
+        return ProtocolError(f"server closed the connection: message too big (1009){reason}", code=closed)
     if code == 1011:
-        return ServerReportedError(f"server error (1011){reason}")
+        return ServerReportedError(f"server error (1011){reason}", code=closed)
     if code in (1002, 1003, 1007):
-        return ProtocolError(f"server closed the connection: protocol error ({code}){reason}")
-    return ConnectionLostError(f"connection closed with code {code}{reason}")
+        return ProtocolError(f"server closed the connection: protocol error ({code}){reason}", code=closed)
+    return ConnectionLostError(f"connection closed with code {code}{reason}", code=closed)
 
 
 class WSConnection:
