@@ -9,7 +9,24 @@ from __future__ import annotations
 from typing import Any, Union
 
 
-class Content:
+class _Event:
+    """Equality and ``repr`` from ``as_dict``: two events are equal when their JSON forms are."""
+
+    __slots__ = ()
+    type = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Event) and other.as_dict() == self.as_dict()
+
+    def __repr__(self) -> str:
+        fields = {k: v for k, v in self.as_dict().items() if k != "type"}
+        return f"{type(self).__name__}({fields!r})"
+
+
+class Content(_Event):
     __slots__ = ("text",)
     type = "content"
 
@@ -18,12 +35,6 @@ class Content:
 
     def as_dict(self) -> dict[str, Any]:
         return {"type": "content", "text": self.text}
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.text == self.text  # type: ignore[attr-defined]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.text!r})"
 
 
 class Reasoning(Content):
@@ -34,7 +45,7 @@ class Reasoning(Content):
         return {"type": "reasoning", "text": self.text}
 
 
-class Tps:
+class Tps(_Event):
     __slots__ = ("tps",)
     type = "tps"
 
@@ -44,14 +55,8 @@ class Tps:
     def as_dict(self) -> dict[str, Any]:
         return {"type": "tps", "tps": self.tps}
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Tps) and other.tps == self.tps
 
-    def __repr__(self) -> str:
-        return f"Tps({self.tps!r})"
-
-
-class Usage:
+class Usage(_Event):
     __slots__ = ("input_tokens", "output_tokens", "total_tokens", "reasoning_tokens", "cached_tokens")
     type = "usage"
 
@@ -85,14 +90,8 @@ class Usage:
     def as_dict(self) -> dict[str, Any]:
         return {"type": "usage", **self.fields()}
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Usage) and other.fields() == self.fields()
 
-    def __repr__(self) -> str:
-        return f"Usage({self.fields()!r})"
-
-
-class Error:
+class Error(_Event):
     __slots__ = ("message", "code")
     type = "error"
 
@@ -106,14 +105,8 @@ class Error:
             out["code"] = self.code
         return out
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Error) and (other.message, other.code) == (self.message, self.code)
 
-    def __repr__(self) -> str:
-        return f"Error({self.message!r}, code={self.code!r})"
-
-
-class Done:
+class Done(_Event):
     __slots__ = ("finish_reason",)
     type = "done"
 
@@ -125,14 +118,8 @@ class Done:
             return {"type": "done"}
         return {"type": "done", "finish_reason": self.finish_reason}
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Done) and other.finish_reason == self.finish_reason
 
-    def __repr__(self) -> str:
-        return f"Done({self.finish_reason!r})"
-
-
-class ToolCall:
+class ToolCall(_Event):
     """A complete tool (function) call: ``arguments`` is the JSON text the model produced, as given."""
 
     __slots__ = ("id", "name", "arguments")
@@ -148,12 +135,6 @@ class ToolCall:
 
     def as_dict(self) -> dict[str, Any]:
         return {"type": "tool_call", **self.fields()}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ToolCall) and other.fields() == self.fields()
-
-    def __repr__(self) -> str:
-        return f"ToolCall({self.id!r}, {self.name!r}, {self.arguments!r})"
 
 
 Event = Union[Content, Reasoning, Tps, Usage, Error, Done, ToolCall]

@@ -54,7 +54,6 @@ DIALECT = Dialect(
     path_endings=("/v1/messages",),
     base_path="/messages",
     default_model=None,
-    models_path="/v1/models",
     auth_scheme="x-api-key",
     headers={"anthropic-version": "2023-06-01"},
 )

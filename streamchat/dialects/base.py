@@ -31,7 +31,6 @@ class Dialect:
     path_pattern: str | None = None  # or matching this (anchored at the path's end)
     base_path: str | None = None  # appended to a base URL whose path ends in /v1 (an OpenAI-style API)
     default_model: str | None = DEFAULT_MODEL  # None: ask the server (model discovery)
-    models_path: str | None = None  # the server's model list, relative to its root
     auth_scheme: str = "bearer"  # how the token is sent unless --auth-scheme says otherwise
     headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request (not credentials)
 

@@ -73,5 +73,4 @@ DIALECT = Dialect(
     demo_path="/api/chat",
     path_endings=("/api/chat", "/api/generate"),
     default_model=None,
-    models_path="/api/tags",
 )

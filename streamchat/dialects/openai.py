@@ -46,5 +46,4 @@ DIALECT = Dialect(
     path_endings=("/chat/completions",),
     base_path="/chat/completions",
     default_model=None,
-    models_path="/v1/models",
 )

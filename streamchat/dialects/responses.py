@@ -36,5 +36,4 @@ DIALECT = Dialect(
     path_endings=("/v1/responses",),
     base_path="/responses",
     default_model=None,
-    models_path="/v1/models",
 )

@@ -109,10 +109,8 @@ class ChunkedDecoder:
                 state = _SIZE
                 continue  # the read began inside a chunk: the rest may still go in one split
             if state == _SIZE:
-                end = buf.find(b"\r\n", pos)
+                end = _line_end(buf, pos, "chunk size")
                 if end < 0:
-                    if size - pos > MAX_LINE:
-                        raise ProtocolError("malformed chunked body: chunk size line too long")
                     break
                 line = buf[pos:end].split(b";", 1)[0].strip()
                 pos = end + 2
@@ -125,10 +123,8 @@ class ChunkedDecoder:
                 state = _DATA if remaining else _TRAILER
                 continue
             if state == _TRAILER:
-                end = buf.find(b"\r\n", pos)
+                end = _line_end(buf, pos, "trailer")
                 if end < 0:
-                    if size - pos > MAX_LINE:
-                        raise ProtocolError("malformed chunked body: trailer line too long")
                     break
                 line = buf[pos:end]
                 pos = end + 2
@@ -140,3 +136,11 @@ class ChunkedDecoder:
         self._remaining = remaining
         self._buf = buf[pos:] if state != _DONE else b""
         return b"".join(out) if len(out) != 1 else out[0]
+
+
+def _line_end(buf: bytes, pos: int, what: str) -> int:
+    """Where the CRLF-ended line at ``pos`` ends, or -1 while it is incomplete but not yet too long."""
+    end = buf.find(b"\r\n", pos)
+    if end < 0 and len(buf) - pos > MAX_LINE:
+        raise ProtocolError(f"malformed chunked body: {what} line too long")
+    return end
