@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, clean_env, run_cli
+from conftest import ROOT, clean_env, run_cli, run_exe
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -64,8 +64,8 @@ def test_without_ray_installed_it_is_a_usage_error_with_a_hint(tmp_path):
     fake = tmp_path / "ray"
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError(\"No module named 'ray'\")\n")
-    env = clean_env(PYTHONPATH=f"{tmp_path}:{ROOT}")
-    r = run_cli("bench", "--ray", "local", "--requests", "1", env=env)
+    env = clean_env(PYTHONPATH=f"{tmp_path}:{ROOT}")  # (a fresh interpreter: this one has imported Ray)
+    r = run_exe("bench", "--ray", "local", "--requests", "1", env=env)
     assert r.code == 2 and "streamchat[ray]" in r.stderr and "Traceback" not in r.stderr
 
 
