@@ -73,6 +73,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     env["STREAMCHAT_MODEL"] = "deepseek/deepseek-chat"
     env.pop("NO_COLOR", None)
     env.pop("FORCE_COLOR", None)
+    # Each process the tests start would otherwise compile every module of this checkout again (an
+    # installed streamchat has its bytecode: pip compiles it); with it cached, a start costs a third less.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # (no empty entry: an empty PYTHONPATH item means "the working directory")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH", "")) if p)
     env["XDG_CONFIG_HOME"] = os.path.join(ROOT, "tests", "data", "no-config-here")  # a developer's own config must not leak in
@@ -187,11 +190,12 @@ def _watchdog(seconds: float, what: str) -> Iterator[None]:
 
 
 def run_exe(*args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60, stdin=None) -> Result:
-    """Run the real executable (``python -m streamchat``) the way a shell would."""
+    """Run the real executable (``python -m streamchat``) the way a shell would (stdin: /dev/null
+    unless given, as for ``run_cli``)."""
     proc = subprocess.run(
         [sys.executable, "-m", "streamchat", *args],
         input=input,
-        stdin=stdin if input is None else None,
+        stdin=(subprocess.DEVNULL if stdin is None else stdin) if input is None else None,
         capture_output=True,
         env=env or clean_env(),
         timeout=timeout,

@@ -3,7 +3,7 @@ and setup steps, or servers that run until stopped: not run). Hosts in the examp
 the test server; the files they mention are made first; `streamchat` and (if missing) `jq` are on PATH.
 A bench's ``--rate`` is multiplied by ten: the example's options, not its minutes, are under test.
 
-Each test starts in a directory of its own. Examples that read a file an earlier one wrote (``bench
+Each test runs in a directory of its own. Examples that read a file an earlier one wrote (``bench
 compare base.json new.json``) run together, in README order, as one test: no test needs another's files.
 """
 
@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import ROOT, clean_env
@@ -86,28 +87,61 @@ def tools(tmp_path_factory) -> str:
     return str(bin_dir)
 
 
-@pytest.fixture
-def workdir(tmp_path):
+def make_workdir(path):
+    """The files the examples mention, as a user following the README would have them."""
     from PIL import Image
 
-    (tmp_path / "main.py").write_text("print('hello')\n")
-    (tmp_path / "questions.txt").write_text("What is SSE?\nAnd WebSocket?\n")
-    Image.new("RGB", (32, 24), (200, 30, 30)).save(tmp_path / "photo.jpg", "JPEG")
-    return tmp_path
+    (path / "main.py").write_text("print('hello')\n")
+    (path / "questions.txt").write_text("What is SSE?\nAnd WebSocket?\n")
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(path / "photo.jpg", "JPEG")
+    return path
 
 
-@pytest.mark.parametrize("chain", cases(examples()), ids=case_id)
-def test_readme_example_runs(chain, workdir, tools, server):
+def run_chain(chain: list[str], workdir, env: dict[str, str], base: str) -> list[tuple[str, str, subprocess.CompletedProcess]]:
+    """Each example of a chain in bash, in order, in ``workdir``: (example, what ran, result)."""
+    done = []
+    for command in chain:
+        run = rewrite(command, base)
+        done.append(
+            (
+                command,
+                run,
+                subprocess.run(["bash", "-o", "pipefail", "-c", run], cwd=workdir, env=env, capture_output=True, text=True, timeout=120),
+            )
+        )
+    return done
+
+
+@pytest.fixture(scope="module")
+def runs(request, tools, server, tmp_path_factory):
+    """Every selected chain of this module, started as the module begins, four at a time: an example
+    spends most of its time waiting (a Python start, a paced reply, a bench's requests), so running them
+    side by side takes a quarter of the time. Each chain has a directory of its own; each test then
+    checks its own chain's results. (``--dist loadscope`` gives one worker the whole module.)"""
     env = clean_env(
         PATH=f"{tools}{os.pathsep}{os.environ.get('PATH', '')}",
         CHAT_URL=server.url + "/api/chat/stream",
         OPENWEBUI_JWT=DEMO_TOKEN,
         ANTHROPIC_API_KEY="sk-ant-example",
     )
-    for command in chain:
+    selected = [
+        item.callspec.params["chain"] for item in request.session.items if item.module is request.module and hasattr(item, "callspec")
+    ]
+    selected.sort(key=lambda chain: "streamchat bench" not in " ".join(chain))  # the longest first: no long one starts last
+    with ThreadPoolExecutor(4) as pool:
+        started = {
+            tuple(chain): pool.submit(run_chain, chain, make_workdir(tmp_path_factory.mktemp("readme")), env, server.url)
+            for chain in selected
+        }
+        yield started
+        for future in started.values():
+            future.cancel()
+
+
+@pytest.mark.parametrize("chain", cases(examples()), ids=case_id)
+def test_readme_example_runs(chain, runs):
+    for command, run, r in runs[tuple(chain)].result():
         allowed, last_line = expectation(command)
-        run = rewrite(command, server.url)
-        r = subprocess.run(["bash", "-o", "pipefail", "-c", run], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
         assert r.returncode in allowed, f"{command}\n→ {run}\nexit {r.returncode}\n{r.stderr[-2000:]}"
         assert "Traceback" not in r.stderr
         if last_line is not None:

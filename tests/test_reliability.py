@@ -31,6 +31,7 @@ def test_sigterm_mid_stream_is_130_with_output_flushed(slow_server):
 
 
 WRITERS = 8
+PROCESSES = 6
 
 
 def check_conversation(data: bytes, before: list[dict], messages: list[str]) -> None:
@@ -54,7 +55,7 @@ def test_runs_appending_at_once_never_corrupt_the_conversation(tmp_path):
     newline (edited by hand), which exactly one of the appends must add."""
     from scripted_http import scripted_server, sse_response
 
-    all_asked = threading.Barrier(WRITERS, timeout=30)
+    all_asked = threading.Barrier(PROCESSES, timeout=30)
 
     def answer(conn, request):
         message = json.loads(request.body)["messages"][-1]["content"]
@@ -65,7 +66,7 @@ def test_runs_appending_at_once_never_corrupt_the_conversation(tmp_path):
     conv = tmp_path / "c.ndjson"
     before = [{"role": "user", "content": "before"}, {"role": "assistant", "content": "edited by hand"}]
     conv.write_text("\n".join(json.dumps(turn) for turn in before))  # (no newline at the end)
-    messages = [f"message {i}" for i in range(WRITERS)]
+    messages = [f"message {i}" for i in range(PROCESSES)]
     with scripted_server(answer) as srv:
         cmd = [sys.executable, "-m", "streamchat", "chat", "--url", srv.url + "/v1/chat/completions", "-m", "m", "-q", "-C", str(conv)]
         procs = [subprocess.Popen([*cmd, m], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env()) for m in messages]
