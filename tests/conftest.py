@@ -18,10 +18,38 @@ from dataclasses import dataclass
 
 import pytest
 
-from streamchat.server.config import ServerConfig
-from streamchat.server.embedded import RunningServer, start_in_thread
+# With PYTHONDONTWRITEBYTECODE set, pytest rewrites and compiles every test module and every plugin
+# package it imports (hypothesis, 70 modules) again in each worker on every run: seconds of CPU. The
+# caches go to __pycache__ directories, which git ignores. (Set before the imports below.)
+sys.dont_write_bytecode = False
+
+from streamchat.server.config import ServerConfig  # noqa: E402
+from streamchat.server.embedded import RunningServer, start_in_thread  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The workers take whole modules (--dist loadscope), in collection order: the longest first, so that no
+# worker is left alone with a long one at the end. Only a schedule: any order passes.
+LONGEST_FIRST = [
+    "test_readme_examples.py",
+    "test_bench_ray.py",
+    "test_bench_report.py",
+    "test_fault_matrix.py",
+    "test_wire_conformance.py",
+    "test_bench.py",
+    "test_bench_bounded.py",
+    "test_server_hardening.py",
+    "test_ws_chat.py",
+    "test_server_protocols.py",
+    "test_bench_sweep.py",
+    "test_chat.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # (stable: the rest keep their order)
+
 
 # A shell without job control starts background jobs (`cmd &` in a script) with SIGINT ignored, and
 # an ignored signal stays ignored across exec: the Ctrl-C tests' streamchat processes would never

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from conftest import run_cli
+from conftest import run_cli, seen_by
 
 from streamchat.bench.metrics import compare, describe, percentile, summarise, tpot_ms
 from streamchat.bench.runner import Timeline
@@ -149,11 +149,12 @@ def test_raw_client_counts_truncation_and_status_errors():
 
 
 def test_keep_alive_reuses_one_connection_a_lane(server):
-    before = len(server.app.state.reference.seen)
-    records = _load(server.url + "/api/chat/stream", dialect="streamchat", requests=8, concurrency=2, warmup=2)
+    # (by a header of its own, not by position: the server keeps a bounded record, full after many tests)
+    headers = {"X-Test-Id": "keep-alive-lanes"}
+    records = _load(server.url + "/api/chat/stream", dialect="streamchat", requests=8, concurrency=2, warmup=2, headers=headers)
     assert [r["id"] for r in sorted(records, key=lambda r: r["id"])] == list(range(8))
     assert all(r["status"] == "ok" for r in records)
-    seen = list(server.app.state.reference.seen)[before:]
+    seen = seen_by(server, "keep-alive-lanes")
     assert len(seen) == 10  # warmup requests were sent, not recorded
     assert len({r.client for r in seen}) == 2  # two lanes, two keep-alive connections
 
