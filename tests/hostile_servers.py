@@ -173,10 +173,12 @@ def ws_server(
     wait_for_message: bool = True,
     silent: float = 0.0,
     path: str = "/api/chat/ws",
+    linger: float = 2.0,
 ) -> Iterator[tuple[str, Seen]]:
     """A WebSocket server that plays ``script`` after the handshake (after the client's first frame,
     unless ``wait_for_message`` is False). ``status`` refuses the handshake with that HTTP status and
-    ``body``; ``silent`` seconds: read the handshake and never answer it."""
+    ``body``; ``silent`` seconds: read the handshake and never answer it. After the script it waits up
+    to ``linger`` seconds for the client to close first, then closes (0: at once, a drop)."""
     seen = Seen()
 
     def handle(conn: socket.socket) -> None:
@@ -202,7 +204,8 @@ def ws_server(
                 _play(conn, script(number) if callable(script) else script)
             except OSError:
                 return
-            _linger(conn, 2.0)
+            if linger:
+                _linger(conn, linger)
 
     with _serving(handle) as port:
         yield f"ws://127.0.0.1:{port}{path}", seen

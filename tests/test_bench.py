@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from conftest import run_cli
+from conftest import run_cli, seen_by
 
 from streamchat.bench.metrics import compare, describe, percentile, summarise, tpot_ms
 from streamchat.bench.runner import Timeline
@@ -149,11 +149,12 @@ def test_raw_client_counts_truncation_and_status_errors():
 
 
 def test_keep_alive_reuses_one_connection_a_lane(server):
-    before = len(server.app.state.reference.seen)
-    records = _load(server.url + "/api/chat/stream", dialect="streamchat", requests=8, concurrency=2, warmup=2)
+    # (by a header of its own, not by position: the server keeps a bounded record, full after many tests)
+    headers = {"X-Test-Id": "keep-alive-lanes"}
+    records = _load(server.url + "/api/chat/stream", dialect="streamchat", requests=8, concurrency=2, warmup=2, headers=headers)
     assert [r["id"] for r in sorted(records, key=lambda r: r["id"])] == list(range(8))
     assert all(r["status"] == "ok" for r in records)
-    seen = list(server.app.state.reference.seen)[before:]
+    seen = seen_by(server, "keep-alive-lanes")
     assert len(seen) == 10  # warmup requests were sent, not recorded
     assert len({r.client for r in seen}) == 2  # two lanes, two keep-alive connections
 
@@ -248,20 +249,14 @@ def test_progress_bar_on_a_terminal_only(server):
     assert "\r" not in plain.stderr and "30/30" not in plain.stderr
 
 
-def test_a_module_in_the_working_directory_cannot_shadow_what_bench_starts(tmp_path):
+def test_a_module_in_the_working_directory_cannot_shadow_what_bench_starts(tmp_path, monkeypatch):
     """bench starts `python -m streamchat serve` and worker processes; -m would put the cwd first on
-    sys.path, so a user's nt.py or email.py there broke them. They start with -P."""
-    import subprocess
-    import sys
-
-    from conftest import clean_env
-
+    sys.path, so a user's nt.py or email.py there broke them. They start with -P. (bench itself runs
+    in-process here: the console script never has the cwd on sys.path; what is tested is the processes
+    it starts, from that working directory.)"""
     for name in ("nt", "email", "selectors"):
         (tmp_path / f"{name}.py").write_text("raise SystemExit('shadowed')\n")
-    # -P here stands for the console script, which never has the cwd on sys.path: what is tested is
-    # the processes bench starts.
-    cmd = [sys.executable, "-P", "-m", "streamchat", "bench", "--requests", "4", "--workers", "2", "-q", "-o", "json"]
-    env = clean_env()
-    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["ok"] == 4
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("bench", "--requests", "4", "--workers", "2", "-q", "-o", "json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.out)["ok"] == 4

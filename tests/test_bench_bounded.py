@@ -10,13 +10,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from conftest import run_cli
+import pytest
+from conftest import run_cli, run_exe
 from raw_servers import accept_forever
 
 
 @contextmanager
 def trickle_server() -> Iterator[str]:
-    """A hostile server: a 200 event-stream head, then one byte a second, forever (never silent long
+    """A hostile server: a 200 event-stream head, then one byte every 0.2 s, forever (never silent long
     enough for --read-timeout, never done)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -33,7 +34,7 @@ def trickle_server() -> Iterator[str]:
                 data += more
             try:
                 conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n")
-                while not stop.wait(1.0):
+                while not stop.wait(0.2):
                     conn.sendall(b":")  # an SSE comment that never ends its line
             except OSError:
                 return
@@ -54,27 +55,40 @@ def _timed(*args: str):
 
 def test_a_trickling_server_cannot_stretch_the_run():
     with trickle_server() as url:
-        r, took = _timed("bench", "--url", url, "--duration", "1", "--grace", "1", "-o", "json")
-    assert took < 8.0, f"ran {took:.1f} s for --duration 1 --grace 1"  # about 2 s, plus starting Python
+        r, took = _timed("bench", "--url", url, "--duration", "0.5", "--grace", "0.5", "-o", "json")
+    assert took < 7.0, f"ran {took:.1f} s for --duration 0.5 --grace 0.5"  # about 1 s
     assert r.code == 8, r.stderr  # nothing completed
     summary = json.loads(r.out)
     assert summary["errors"] == {"incomplete": 8} and summary["ok"] == 0  # the 8 lanes' first requests
     assert summary["ttft_ms"] is None and summary["e2e_ms"] is None  # incomplete requests stay out of latencies
     assert all(rec["status"] == "incomplete" and "ttft_ms" not in rec for rec in summary["records"])
-    assert 1.9 <= summary["wall_s"] < 4.0
+    assert 0.95 <= summary["wall_s"] < 3.0
     assert "every request failed (8 failed: incomplete ×8)" in r.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a request ended at duration + grace leaves its waiter future (bench/http1.py) holding a TruncatedError "
+    "nobody retrieves; asyncio prints 'Future exception was never retrieved' and a traceback per request at exit",
+)
+def test_requests_ended_at_the_bound_leave_no_traceback():
+    """The real executable, as a CI job sees it: exit 8 and one error line, no traceback on stderr."""
+    with trickle_server() as url:
+        r = run_exe("bench", "--url", url, "--duration", "0.5", "--grace", "0.5", "-o", "json", "-q")
+    assert r.code == 8, r.stderr
+    assert "Traceback" not in r.stderr and "never retrieved" not in r.stderr, r.stderr
 
 
 def test_open_loop_and_worker_processes_are_bounded_too():
     with trickle_server() as url:
         r, took = _timed(
-            "bench", "--url", url, "--rate", "4", "--arrival", "constant", "--duration", "1", "--grace", "1", "-o", "json", "-q"
+            "bench", "--url", url, "--rate", "8", "--arrival", "constant", "--duration", "0.5", "--grace", "0.5", "-o", "json", "-q"
         )
         assert took < 8.0 and r.code == 8
         summary = json.loads(r.out)
         assert summary["errors"] == {"incomplete": summary["requests"]} and 3 <= summary["requests"] <= 5
         r, took = _timed(
-            "bench", "--url", url, "--workers", "2", "--concurrency", "4", "--duration", "1", "--grace", "1", "-o", "json", "-q"
+            "bench", "--url", url, "--workers", "2", "--concurrency", "4", "--duration", "0.5", "--grace", "0.5", "-o", "json", "-q"
         )
     assert took < 12.0 and r.code == 8
     summary = json.loads(r.out)

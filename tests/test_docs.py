@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, clean_env
+from conftest import ROOT, clean_env, run_cli
 
 from streamchat.cli import run
 
@@ -94,10 +94,11 @@ def test_bash_completes_files_after_bench_compare_and_report_and_path_options_on
     assert _bash(["streamchat", "bench", "compare", "--"], env, str(work)) == ["--threshold", "--help"]
 
 
-def test_profile_names_come_from_the_file_alone(shell_env):
+def test_profile_names_come_from_the_file_alone(shell_env, monkeypatch):
     env, work = shell_env
-    r = subprocess.run([sys.executable, "-m", "streamchat", "config", "--profiles"], cwd=work, capture_output=True, text=True, env=env)
-    assert r.returncode == 0 and r.stdout == "local\nstaging\n" and r.stderr == ""
+    monkeypatch.chdir(work)
+    r = run_cli("config", "--profiles", env=env)
+    assert r.code == 0 and r.out == "local\nstaging\n" and r.stderr == ""
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="no fish on this machine")

@@ -54,7 +54,7 @@ def check_stderr(r, needle: str) -> None:
 # (fault, extra options, exit status, tokens received before the failure, what the error line says)
 SSE_FAULTS = [
     ("drop-after=5", [], 3, 5, "connection lost mid-reply"),
-    ("stall-after=5", ["--read-timeout", "1"], 4, 5, "timed out"),
+    ("stall-after=5", ["--read-timeout", "0.3"], 4, 5, "timed out"),
     ("error-after=5", [], 1, 5, "injected error after 5 tokens"),
     ("status=401", [], 5, 0, "401"),
     ("status=403", [], 5, 0, "403"),
@@ -128,7 +128,7 @@ WS_FAULTS = [
     ("close-after=5;code=1009", [], 7, 5, "1009"),
     ("close-after=5;code=1011", [], 1, 5, "1011"),
     ("error-after=5", [], 1, 5, "injected error after 5 tokens"),
-    ("stall-after=5", ["--read-timeout", "1"], 4, 5, "timed out"),
+    ("stall-after=5", ["--read-timeout", "0.3"], 4, 5, "timed out"),
     ("status=401", [], 5, 0, "401"),
     ("status=500", [], 6, 0, "500"),
 ]
@@ -146,7 +146,7 @@ def test_ws_faults(server, spec, extra, code, received, needle, mode):
 SOCKETIO_FAULTS = [
     ("error-after=5", [], 1, 5, "injected error after 5 tokens"),
     ("backend-error", [], 1, 0, "injected backend failure"),
-    ("stall-after=5", ["--read-timeout", "1"], 4, 5, "timed out"),
+    ("stall-after=5", ["--read-timeout", "0.3"], 4, 5, "timed out"),
 ]
 
 

@@ -67,7 +67,7 @@ def test_retries_1_is_at_most_2_handshakes():
 
 def test_retries_count_drops_before_output_too():
     script = lambda n: [] if n < 2 else [text_frames(CHUNK, b'{"type": "done"}')]  # noqa: E731 - drops twice, then answers
-    with ws_server(script) as (url, seen):
+    with ws_server(script, linger=0) as (url, seen):
         r = run_cli("ws-chat", "--url", url, "--retries", "1", "Hi")
     assert r.code == 3 and seen.connections == 2, r.stderr
 

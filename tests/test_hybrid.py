@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from conftest import clean_env, expected_reply, run_cli
+from conftest import clean_env, expected_reply, run_cli, wait_until
 
 
 def test_turn_is_synced_and_history_reads_back(server):
     url = server.url + "/api/v1/chat/stream"
     r = run_cli("chat", "--get", "--url", url, "--sync-ws", "/api/v1/ws/chat/user-7", "Hello")
     assert r.code == 0, r.stderr
+    wait_until(lambda: len(server.app.state.ws.users.get("user-7", {}).get("messages", [])) == 2, what="the synced turn")
     record = server.app.state.ws.users["user-7"]
     assert record["typing"] == [True]
     assert record["messages"] == [
@@ -34,7 +35,7 @@ def test_token_goes_in_the_control_query(auth_server):
     env = clean_env(STREAMCHAT_TOKEN="s3cret-token-value")
     r = run_cli("chat", "--get", "--url", url, "--sync-ws", "/api/v1/ws/chat/u9", "Hi", env=env)
     assert r.code == 0, r.stderr
-    assert len(auth_server.app.state.ws.users["u9"]["messages"]) == 2
+    wait_until(lambda: len(auth_server.app.state.ws.users.get("u9", {}).get("messages", [])) == 2, what="the synced turn")
     r = run_cli("chat", "--get", "--url", url, "--sync-ws", "/api/v1/ws/chat/u9", "Hi", env=clean_env())
     assert r.code == 5
 
@@ -48,7 +49,8 @@ def test_fallback_when_streaming_fails_before_content(server):
     assert r.code == 0, r.stderr
     assert "falling back to one non-streaming request" in r.stderr
     assert r.lines()[0] == {"type": "content", "text": expected_reply("Hi")}
-    assert server.app.state.ws.users["u3"]["messages"][-1]["content"] == expected_reply("Hi")
+    users = server.app.state.ws.users  # the channel's last message may still be on its way when the run ends
+    wait_until(lambda: users.get("u3", {}).get("messages", [{}])[-1].get("content") == expected_reply("Hi"), what="the synced reply")
 
 
 def test_no_fallback_after_content(server):

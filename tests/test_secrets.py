@@ -24,7 +24,7 @@ def test_chat_and_ws_chat_never_show_the_token(auth_server, tmp_path, fault):
     token_file = tmp_path / "token"
     token_file.write_text(SECRET + "\n")
     header = ["-H", f"X-Streamchat-Fault: {fault}"] if fault else []
-    common = ["--retries", "0", "--read-timeout", "1", *header]
+    common = ["--retries", "0", "--read-timeout", "0.5", *header]
     runs = [
         run_cli("chat", "--url", auth_server.url + "/api/chat/stream", *common, "-o", "json", "-C", str(tmp_path / "c1.ndjson"),
                 "--record", str(tmp_path / "r1.ndjson"), "Hi", env=clean_env(STREAMCHAT_TOKEN=SECRET)),
@@ -45,9 +45,23 @@ def test_wrong_token_is_refused_without_echoing_it(auth_server):
     assert r.code == 5 and "wrong-but-secret-xyz" not in r.out + r.stderr
 
 
-def _cmdlines() -> list[bytes]:
-    found = []
+def _cmdlines(root: int) -> list[bytes]:
+    """The command lines of ``root`` and every process below it (only what this test started: other
+    tests run beside it, and their processes are theirs to check)."""
+    parents: dict[int, int] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                parents[int(pid)] = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    family, grew = {root}, True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= below
+        grew = bool(below)
+    found = []
+    for pid in family:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 found.append(fh.read())
@@ -64,10 +78,10 @@ def test_no_process_we_start_carries_the_token_in_its_arguments(auth_server, tmp
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     seen_workers = False
     while proc.poll() is None:
-        lines = _cmdlines()
+        lines = _cmdlines(proc.pid)
         seen_workers = seen_workers or any(b"streamchat.bench.workers" in line for line in lines)
         assert not any(SECRET.encode() in line for line in lines)
-        time.sleep(0.02)
+        time.sleep(0.01)
     out, err = proc.communicate()
     assert proc.returncode == 0, err
     assert seen_workers and SECRET.encode() not in out + err

@@ -6,10 +6,9 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import clean_env, expected_reply, run_cli
+from conftest import clean_env, expected_reply, run_cli, wait_until
 
 from streamchat.server.openwebui import DEMO_TOKEN
 
@@ -99,10 +98,8 @@ def test_ctrl_c_stops_the_task_on_the_server(slow_server):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    deadline = time.time() + 5
-    while not stopped and time.time() < deadline:
-        time.sleep(0.05)
-    assert stopped and stopped[-1].startswith("temporary:")
+    wait_until(lambda: bool(stopped), what="the server stopping the task")
+    assert stopped[-1].startswith("temporary:")
 
 
 def test_plain_mode_of_api_chat_completions_is_sse(server):

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import clean_env, run_cli
 
-HEAVY = ("httpx", "httpcore", "websockets", "pydantic", "starlette", "uvicorn", "PIL", "rich")
+HEAVY = ("httpx", "httpcore", "websockets", "pydantic", "starlette", "uvicorn", "PIL", "rich", "matplotlib", "ray")
 
 PROBE = """
 import sys
@@ -25,7 +25,9 @@ def imported_after(args: list[str], modules: tuple[str, ...]) -> list[str]:
     return proc.stderr.strip().splitlines()[-1:]
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["chat", "--help"], ["serve", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["chat", "--help"], ["serve", "--help"], ["bench", "--help"], ["bench", "report", "--help"]]
+)
 def test_help_and_version_import_nothing_heavy(args):
     assert imported_after(args, HEAVY) in ([], [""])
 

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from conftest import clean_env, expected_reply, run_cli
+from conftest import clean_env, expected_reply, run_cli, wait_until
 
 
 @pytest.fixture
@@ -68,9 +68,7 @@ def test_clean_close_1000_at_the_end(server, ws):
     count = len(ws.close_codes)
     r = run_cli("ws-chat", "--url", ws_url(server), "Hi")
     assert r.code == 0
-    deadline = time.time() + 5
-    while len(ws.close_codes) == count and time.time() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: len(ws.close_codes) > count, what="the server seeing the close")  # (it may come after the run ends)
     assert ws.close_codes[-1] == 1000
 
 
@@ -234,9 +232,7 @@ def test_sigint_mid_reply_is_130_with_close_1000(slow_server):
     assert proc.returncode == 130, err
     lines = [json.loads(line) for line in rest.splitlines()]
     assert all(line["type"] == "content" for line in lines[:-1]) and lines[-1]["code"] == "interrupted"
-    deadline = time.time() + 5
-    while len(ws.close_codes) == count and time.time() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: len(ws.close_codes) > count, what="the server seeing the close")
     assert ws.close_codes[-1] == 1000
 
 
@@ -276,9 +272,12 @@ class Terminal:
                     return False
 
     def type(self, data: bytes) -> None:
-        # The prompt is printed just before readline takes the terminal: a key typed in between
-        # can be lost, as a human typing that fast would find. Wait a moment first.
-        time.sleep(0.3)
+        # The prompt is printed just before readline takes the terminal: a key typed in between can
+        # be lost, as a human typing that fast would find. readline reading means the terminal is out
+        # of canonical mode (the master side sees the terminal's modes): type once it is.
+        import termios
+
+        wait_until(lambda: not termios.tcgetattr(self.fd)[3] & termios.ICANON, timeout=20, what="readline reading the terminal")
         os.write(self.fd, data)
 
     def close(self) -> int:
