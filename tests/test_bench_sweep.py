@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import run_cli, run_on_terminal
 
-from streamchat.bench.probes import MAX_PROBES, Verdict, answer, judge, next_rate, probe_seconds
+from streamchat.bench.probes import CONFIRMS, MAX_PROBES, Verdict, answer, confirm_next, judge, next_rate, probe_seconds
 from streamchat.bench.sweep import lane_counts, saturation_rate, scaled, sweep_rates
 from streamchat.server.config import ServerConfig
 from streamchat.server.embedded import start_in_thread
@@ -72,9 +72,11 @@ def test_failed_and_unfinished_requests_are_not_keeping_up():
 
 def test_a_probe_sends_for_several_latencies_and_enough_arrivals():
     assert probe_seconds(1000, 0.001) == 1.0  # a fast server: the least
-    assert probe_seconds(1000, 0.7) == pytest.approx(5.6)  # 8 unloaded latencies
+    assert probe_seconds(1000, 0.7) == pytest.approx(4.2)  # 6 unloaded latencies
     assert probe_seconds(10, 0.1) == pytest.approx(6.0)  # 60 arrivals
     assert probe_seconds(0.1, 0.1) == 30.0  # the most
+    assert probe_seconds(1000, 0.7, confirming=True) == pytest.approx(16.8)  # confirming: 24 unloaded latencies
+    assert probe_seconds(10, 0.1, confirming=True) == pytest.approx(6.0) and probe_seconds(1000, 2.0, confirming=True) == 30.0
 
 
 def test_the_search_brackets_then_bisects():
@@ -95,6 +97,15 @@ def test_the_search_brackets_then_bisects():
     assert next_rate([verdict(300, True), verdict(600, False, 450), verdict(100, False)], 300.0, True) == pytest.approx(424.26, rel=1e-4)
     assert next_rate([verdict(100 - i, False, 1) for i in range(MAX_PROBES)], 300.0, False) is None  # bounded
     assert answer([verdict(300, False), verdict(150, False)]) is None
+
+
+def test_a_long_probe_confirms_the_answer_or_steps_down():
+    assert confirm_next([], 300.0) == 300.0
+    assert confirm_next([verdict(300, True)], 300.0) is None  # confirmed
+    assert confirm_next([verdict(300, False, completed=310)], 300.0) == pytest.approx(300 / 1.1)  # 10 % lower...
+    assert confirm_next([verdict(300, False, completed=200)], 300.0) == pytest.approx(180)  # ...or just under what it completed
+    assert confirm_next([verdict(300, False, completed=10)], 300.0) == 150  # at most halved
+    assert confirm_next([verdict(300 - i, False, 290) for i in range(CONFIRMS)], 300.0) is None  # bounded
 
 
 def test_saturation_is_the_rate_lanes_are_refilled_at():
@@ -128,36 +139,35 @@ def test_a_sweep_writes_one_file_with_every_rate(paced):
     assert all(rec["stage"] == "saturation" and rec["lanes"] == 1 for rec in saturation["records"]) and len(saturation["records"]) == 4
     assert saturation["concurrency"] == 1 and saturation["capped"] is False and 0 < saturation["unloaded_e2e_ms"] < 1000
     probes = saturation["probes"]
-    assert probes[0]["rate"] == saturation["closed_loop_rate"] and all(p["seconds"] >= 1.0 for p in probes)
-    kept_up = [p["rate"] for p in probes if p["kept_up"]]  # (none: the lowest rate probed)
-    assert result["saturation_rate"] == saturation["saturation_rate"] == (max(kept_up) if kept_up else min(p["rate"] for p in probes))
+    searching = [p for p in probes if not p["confirming"]]
+    confirming = [p for p in probes if p["confirming"]]
+    assert probes == searching + confirming and searching[0]["rate"] == saturation["closed_loop_rate"] and confirming
+    assert (
+        confirming[0]["rate"] == max(p["rate"] for p in searching if p["kept_up"]) and confirming[0]["seconds"] >= searching[0]["seconds"]
+    )
+    kept_up = [p["rate"] for p in confirming if p["kept_up"]]  # (none: the lowest rate probed)
+    assert result["saturation_rate"] == saturation["saturation_rate"] == (max(kept_up) if kept_up else confirming[-1]["rate"])
     for probe in probes:
         assert probe["requests"] > 50 and 0 < probe["typical_latency_ms"] < 1000 and (probe["kept_up"] == (probe["reason"] == ""))
-    assert f"open-loop probe at {probes[0]['rate']:.2f} req/s" in r.stderr and "closed-loop peak" in r.stderr
+    assert f"open-loop probe at {probes[0]['rate']:.2f} req/s" in r.stderr and "confirming probe at" in r.stderr
     assert "highest rate meeting every check" in r.stderr and r.stderr.count("-- rate ") == 2
 
 
-def test_a_sweep_where_no_rate_meets_the_slo_is_exit_8(paced):
+def test_sweep_ndjson_where_no_rate_meets_the_slo_is_exit_8(paced):
     r = run_cli(
-        "bench", "--url", paced, "--sweep", "2", "--requests", "4", "--concurrency", "1", "--slo", "e2e_p50<=0.0001", "-o", "json", "-q"
+        "bench", "--url", paced, "--sweep", "2", "--requests", "3", "--concurrency", "1", "--slo", "e2e_p50<=0.0001", "-o", "ndjson", "-q"
     )
-    assert r.code == 8
-    result = json.loads(r.out)
-    assert result["max_rate_meeting_slo"] is None and len(result["sweep"]) == 2
-    assert "no rate met every check" in r.stderr and "e2e_p50<=0.0001 failed: measured" in r.stderr
-
-
-def test_sweep_ndjson_and_usage(paced):
-    lines = run_cli("bench", "--url", paced, "--sweep", "2", "--requests", "3", "--concurrency", "1", "-o", "ndjson", "-q").lines()
+    assert r.code == 8 and "no rate met every check" in r.stderr and "e2e_p50<=0.0001 failed: measured" in r.stderr
+    lines = r.lines()
     summaries = [line for line in lines if "rate" in line and "ok" in line]
-    assert len(summaries) == 2 and all("records" not in s for s in summaries)
+    assert len(summaries) == 2 and all("records" not in s and not s["checks"][-1]["ok"] for s in summaries)
     stages = [(line["stage"], line.get("lanes") or line["rate"]) for line in lines if "status" in line]
     ramp = [stage for stage in stages if stage[0] == "saturation"]
     probed = [stage for stage in stages if stage[0] == "probe"]
     rated = [stage for stage in stages if stage[0] == "rate"]
     assert stages == ramp + probed + rated and ramp == [("saturation", 1)] * 4 and len(probed) > 50  # the ramp, the probes, then the rates
     assert [rate for _, rate in rated] == [summaries[0]["rate"]] * 3 + [summaries[1]["rate"]] * 3
-    assert set(lines[-1]) == {"saturation_rate", "max_rate_meeting_slo"}
+    assert lines[-1] == {"saturation_rate": summaries[1]["rate"], "max_rate_meeting_slo": None}
     r = run_cli("bench", "--url", paced, "--sweep", "2", "--rate", "5")
     assert r.code == 2 and "--sweep" in r.stderr
 

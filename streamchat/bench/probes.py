@@ -19,9 +19,14 @@ and before the last typical latency (whose replies come while nothing arrives an
 Then a bracket-and-bisect search: start at the closed-loop peak; below a probe that fell behind, try
 a little under the rate it did complete; once one rate kept up and a higher one did not, bisect
 (geometrically, or at the rate the server completed while falling behind when that is lower: no
-rate above it can keep up) until they are within 10 %. The answer is the highest rate that kept up. When the
-closed loop ran out of lanes while still scaling, its peak is no upper bound, so rates that keep up
-are doubled until one does not.
+rate above it can keep up) until they are within 10 %. When the closed loop ran out of lanes while
+still scaling, its peak is no upper bound, so rates that keep up are doubled until one does not.
+
+A server near its limit can hold a rate for a few seconds and then give way (a queue that wanders,
+memory and collection costs that grow with the streams held), so the highest rate that kept up is
+confirmed by a probe three times as long (24 unloaded latencies, at most 30 s), as a person would
+watch a candidate rate for longer; when that one falls behind, the next is 10 % lower (or just under
+what it completed), up to three times. The answer is the highest rate a confirming probe kept up with.
 
 Everything here is a pure function of records and earlier verdicts, tested on made-up probes.
 """
@@ -40,8 +45,10 @@ NEAR_COMPLETED = 0.9  # ...preferably this share of the rate it did complete
 STEP_UP = 2.0  # every probe kept up and the closed loop had run out of lanes: double
 MAX_PROBES = 8
 PROBE_SECONDS = (1.0, 30.0)  # a probe sends for this long at least and at most...
-PROBE_LATENCIES = 8.0  # ...and at least this many unloaded latencies...
+PROBE_LATENCIES = 6.0  # ...and at least this many unloaded latencies...
 PROBE_ARRIVALS = 60  # ...and long enough for this many arrivals
+CONFIRM_LATENCIES = 24.0  # a confirming probe: this many unloaded latencies (and no shorter than a searching one)
+CONFIRMS = 3  # confirming probes at most
 
 
 @dataclass
@@ -58,15 +65,17 @@ class Verdict:
     ok_share: float | None = None  # of the steady part's arrivals, the share that completed ok
     latency_drift: float | None = None  # seconds of latency gained per second through the steady part (None: unmeasurable)
     completed_rate: float | None = None  # completions per second in the steady part
+    confirming: bool = False  # a long probe, confirming the search's answer
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def probe_seconds(rate: float, unloaded_s: float) -> float:
+def probe_seconds(rate: float, unloaded_s: float, confirming: bool = False) -> float:
     """How long a probe at ``rate`` sends: several unloaded latencies, enough arrivals, within bounds."""
     least, most = PROBE_SECONDS
-    return min(most, max(least, PROBE_LATENCIES * unloaded_s, PROBE_ARRIVALS / rate))
+    searching = min(most, max(least, PROBE_LATENCIES * unloaded_s, PROBE_ARRIVALS / rate))
+    return min(most, max(searching, CONFIRM_LATENCIES * unloaded_s)) if confirming else searching
 
 
 def _intended(record: dict[str, Any]) -> float:
@@ -152,6 +161,19 @@ def next_rate(probes: list[Verdict], ceiling: float, capped: bool) -> float | No
     if done is not None and best * math.sqrt(RESOLUTION) < done < middle:
         return done
     return middle
+
+
+def confirm_next(confirming: list[Verdict], found: float) -> float | None:
+    """The next rate for a long, confirming probe: the search's answer, then lower after each that fell behind."""
+    if not confirming:
+        return found
+    last = confirming[-1]
+    if last.kept_up or len(confirming) >= CONFIRMS:
+        return None
+    lower = last.rate / RESOLUTION
+    if last.completed_rate is not None:
+        lower = min(lower, NEAR_COMPLETED * last.completed_rate)
+    return max(last.rate * STEP_DOWN[0], lower)
 
 
 def answer(probes: list[Verdict]) -> float | None:

@@ -6,9 +6,9 @@ The lanes grow fourfold, 1, 4, 16, ... up to ``--concurrency`` (256 unless given
 lane, until a step gains less than 10 %. The peak of that ramp is the server at full utilisation,
 which an open loop cannot sustain (arrivals do not wait, so a queue at 100 % utilisation never
 drains): it is only the ceiling. Short open-loop probes then find the highest rate that keeps up
-(``probes.py``: completions keep pace with arrivals and latency does not grow), bisecting down from
-the ceiling, or up past it when the ramp ran out of lanes while still scaling. That rate is the
-saturation rate. Then K open-loop runs at rates from saturation/K up to it, one after another, each
+(``probes.py``: the arrivals complete and latency does not grow), bisecting down from the ceiling,
+or up past it when the ramp ran out of lanes while still scaling, and a probe three times as long
+confirms it (10 % lower after each that falls behind). That rate is the saturation rate. Then K open-loop runs at rates from saturation/K up to it, one after another, each
 summarised and checked like a single run; the highest rate whose checks all pass (every ``--slo`` and
 ``--max-error-rate``) is the answer. The run fails (exit 8) when no rate passes.
 """
@@ -22,7 +22,7 @@ from ..errors import CheckFailedError
 from .checks import failure
 from .command import RecordSink, Setup, build_summary, measure, target, write_json
 from .present import sweep_table, table
-from .probes import Verdict, answer, judge, next_rate, probe_seconds
+from .probes import Verdict, answer, confirm_next, judge, next_rate, probe_seconds
 
 SATURATION_LANES = 256  # the most lanes the closed-loop ramp tries unless --concurrency says
 GAIN = 1.10  # a fourfold step in lanes must add this much throughput to go on
@@ -115,21 +115,33 @@ def ramp_failure(ramp: list[dict[str, Any]]) -> str:
     return f"{last['ok']} of {last['requests']} requests ok with {last['concurrency']} lanes"
 
 
-def open_loop_search(setup: Setup, url: str, sink: RecordSink, ceiling: float, capped: bool, unloaded_s: float) -> list[Verdict]:
-    """Short open-loop probes from the closed-loop ceiling to the highest rate the server keeps up with."""
-    args = setup.args
+def open_loop_search(setup: Setup, url: str, sink: RecordSink, ramped: dict[str, Any]) -> list[Verdict]:
+    """Short open-loop probes from the closed-loop ceiling to the highest rate the server keeps up
+    with, then long ones confirming it (lower after each that falls behind)."""
+    unloaded = ramped["unloaded_e2e_ms"] / 1000.0
     probes: list[Verdict] = []
-    while (rate := next_rate(probes, ceiling, capped)) is not None:
-        seconds = probe_seconds(rate, unloaded_s)
-        grace = max(1.0, 3.0 * unloaded_s)  # room for the last arrivals' replies; a backlog past it is cut
-        spec = setup.spec(url, rate=rate, concurrency=None, requests=None, duration=seconds, grace=grace, warmup=0)
-        label = f"probe {len(probes) + 1} ({rate:.2f} req/s) "
-        run = measure(spec, args, sink, label, {"stage": "probe", "rate": rate})
-        verdict = judge(run.records, rate, seconds)
-        probes.append(verdict)
-        if not args.quiet:
-            sys.stderr.write(f"streamchat: open-loop probe at {rate:.2f} req/s for {seconds:.1f} s: {described(verdict)}\n")
-    return probes
+    while (rate := next_rate(probes, ramped["closed_loop_rate"], ramped["capped"])) is not None:
+        probes.append(probe(setup, url, sink, rate, unloaded, f"probe {len(probes) + 1}"))
+    found = answer(probes)
+    confirming: list[Verdict] = []
+    while found is not None and (rate := confirm_next(confirming, found)) is not None:
+        confirming.append(probe(setup, url, sink, rate, unloaded, "confirming", confirming=True))
+    return probes + confirming
+
+
+def probe(setup: Setup, url: str, sink: RecordSink, rate: float, unloaded_s: float, name: str, confirming: bool = False) -> Verdict:
+    """One open-loop probe at ``rate``, judged."""
+    args = setup.args
+    seconds = probe_seconds(rate, unloaded_s, confirming)
+    grace = max(1.0, 3.0 * unloaded_s)  # room for the last arrivals' replies; a backlog past it is cut
+    spec = setup.spec(url, rate=rate, concurrency=None, requests=None, duration=seconds, grace=grace, warmup=0)
+    run = measure(spec, args, sink, f"{name} ({rate:.2f} req/s) ", {"stage": "probe", "rate": rate, "confirming": confirming})
+    verdict = judge(run.records, rate, seconds)
+    verdict.confirming = confirming
+    if not args.quiet:
+        what = "confirming probe" if confirming else "open-loop probe"
+        sys.stderr.write(f"streamchat: {what} at {rate:.2f} req/s for {seconds:.1f} s: {described(verdict)}\n")
+    return verdict
 
 
 def described(verdict: Verdict) -> str:
@@ -150,12 +162,15 @@ def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[s
     """The closed-loop ramp, then the open-loop probes: the saturation rate and how it was found."""
     args = setup.args
     ramped = closed_loop_ramp(setup, url, sink, configured)
-    probes = open_loop_search(setup, url, sink, ramped["closed_loop_rate"], ramped["capped"], ramped["unloaded_e2e_ms"] / 1000.0)
-    rate = answer(probes)
+    probes = open_loop_search(setup, url, sink, ramped)
+    confirmed = [p for p in probes if p.confirming]
+    rate = answer(confirmed)
     if rate is None:
-        rate = min(p.rate for p in probes)
+        rate = min(p.rate for p in confirmed or probes)
         if not args.quiet:
-            sys.stderr.write(f"streamchat: warning: no probe kept up; the sweep goes up to the lowest rate probed, {rate:.2f} req/s\n")
+            sys.stderr.write(
+                f"streamchat: warning: no probe kept up long enough; the sweep goes up to the lowest rate probed, {rate:.2f} req/s\n"
+            )
     if not args.quiet:
         sys.stderr.write(
             f"streamchat: saturation: {rate:.2f} req/s, the highest open-loop rate that kept up "
