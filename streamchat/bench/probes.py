@@ -101,8 +101,8 @@ def _median(values: list[float]) -> float:
 def judge(records: list[dict[str, Any]], rate: float, seconds: float) -> Verdict:
     """Did the server keep up with ``rate`` over a probe that sent for ``seconds``?
 
-    The steady part is the arrivals after the start-up (a third of the probe, or two typical
-    latencies: connections open, queues fill) and before the last typical latency (whose replies
+    The steady part is the arrivals after the start-up (a quarter of the probe, or one typical
+    latency: connections open, queues fill) and before the last typical latency (whose replies
     come while nothing arrives any more, so they are faster than the load they measure).
     """
     timed = [r for r in records if r.get("start_s") is not None]
@@ -115,7 +115,7 @@ def judge(records: list[dict[str, Any]], rate: float, seconds: float) -> Verdict
     verdict.typical_latency_ms = typical * 1000.0
     ends = [_intended(r) + _latency(r) for r in ok]
     verdict.completed_rate = sum(1 for t in ends if seconds / 3.0 <= t < seconds) / (seconds * 2.0 / 3.0)
-    begin, end = max(seconds / 3.0, 2.0 * typical), seconds - typical
+    begin, end = max(seconds / 4.0, typical), seconds - typical
     if end - begin < seconds / 4.0:
         verdict.reason = f"the typical latency ({typical:.2f} s) took most of the {seconds:.1f} s probe"
         return verdict
