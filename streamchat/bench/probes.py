@@ -25,8 +25,9 @@ still scaling, its peak is no upper bound, so rates that keep up are doubled unt
 A server near its limit can hold a rate for a few seconds and then give way (a queue that wanders,
 memory and collection costs that grow with the streams held), so the highest rate that kept up is
 confirmed by a probe three times as long (24 unloaded latencies, at most 30 s), as a person would
-watch a candidate rate for longer; when that one falls behind, the next is 10 % lower (or just under
-what it completed), up to three times. The answer is the highest rate a confirming probe kept up with.
+watch a candidate rate for longer; when that one falls behind, the next is 10 % lower, or just under
+what it completed but not below three quarters (a server that gave way completes less than it can),
+four at most. The answer is the highest rate a confirming probe kept up with.
 
 Everything here is a pure function of records and earlier verdicts, tested on made-up probes.
 """
@@ -48,7 +49,8 @@ PROBE_SECONDS = (1.0, 30.0)  # a probe sends for this long at least and at most.
 PROBE_LATENCIES = 6.0  # ...and at least this many unloaded latencies...
 PROBE_ARRIVALS = 60  # ...and long enough for this many arrivals
 CONFIRM_LATENCIES = 24.0  # a confirming probe: this many unloaded latencies (and no shorter than a searching one)
-CONFIRMS = 3  # confirming probes at most
+CONFIRMS = 4  # confirming probes at most...
+CONFIRM_FLOOR = 0.75  # ...each at least this share of the one before
 
 
 @dataclass
@@ -171,9 +173,9 @@ def confirm_next(confirming: list[Verdict], found: float) -> float | None:
     if last.kept_up or len(confirming) >= CONFIRMS:
         return None
     lower = last.rate / RESOLUTION
-    if last.completed_rate is not None:
+    if last.completed_rate is not None:  # (a server that gave way completes less than it can: no lower than CONFIRM_FLOOR)
         lower = min(lower, NEAR_COMPLETED * last.completed_rate)
-    return max(last.rate * STEP_DOWN[0], lower)
+    return max(last.rate * CONFIRM_FLOOR, lower)
 
 
 def answer(probes: list[Verdict]) -> float | None:

@@ -8,7 +8,7 @@ which an open loop cannot sustain (arrivals do not wait, so a queue at 100 % uti
 drains): it is only the ceiling. Short open-loop probes then find the highest rate that keeps up
 (``probes.py``: the arrivals complete and latency does not grow), bisecting down from the ceiling,
 or up past it when the ramp ran out of lanes while still scaling, and a probe three times as long
-confirms it (10 % lower after each that falls behind). That rate is the saturation rate. Then K open-loop runs at rates from saturation/K up to it, one after another, each
+confirms it (lower after each that falls behind). That rate is the saturation rate. Then K open-loop runs at rates from saturation/K up to it, one after another, each
 summarised and checked like a single run; the highest rate whose checks all pass (every ``--slo`` and
 ``--max-error-rate``) is the answer. The run fails (exit 8) when no rate passes.
 """
