@@ -103,7 +103,7 @@ def test_a_long_probe_confirms_the_answer_or_steps_down():
     assert confirm_next([], 300.0) == 300.0
     assert confirm_next([verdict(300, True)], 300.0) is None  # confirmed
     assert confirm_next([verdict(300, False, completed=310)], 300.0) == pytest.approx(300 / 1.1)  # 10 % lower...
-    assert confirm_next([verdict(300, False, completed=200)], 300.0) == pytest.approx(180)  # ...or just under what it completed
+    assert confirm_next([verdict(300, False, completed=260)], 300.0) == pytest.approx(234)  # ...or just under what it completed
     assert confirm_next([verdict(300, False, completed=10)], 300.0) == 225  # no lower than three quarters
     assert confirm_next([verdict(300 - i, False, 290) for i in range(CONFIRMS)], 300.0) is None  # bounded
 
