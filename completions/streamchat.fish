@@ -42,6 +42,7 @@ complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_see
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l prompt-tokens -x -d 'Synthetic prompts of N tokens (see --tokenizer).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l output-tokens -x -d 'Ask for N tokens: max_tokens (and ignore_eos for openai).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l tokenizer -r -F -d 'Local Hugging Face tokenizer directory for --prompt-tokens [default: ~4 characte'
+complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l ignore-stdin -d 'Never read standard input (for `while read` loops, whose stdin is the list being'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l slo -x -d 'Threshold METRIC<=VALUE or METRIC>=VALUE, e.g. \'ttft_p95<=500\' (ms), \'output_tps'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l max-error-rate -x -d 'Percent of requests that may fail.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -s o -l output -x -a 'text json ndjson' -d 'text (table on stderr), json (summary with every record), ndjson (records, then '

@@ -47,6 +47,7 @@ class BenchArgs:
     prompt_tokens: int | None = None
     output_tokens: int | None = None
     tokenizer: str | None = None
+    ignore_stdin: bool = False  # never read prompts from stdin (a `while read` loop's stdin is its list)
     slo: list[str] | None = None
     max_error_rate: float = 0.0
     sweep: int | None = None
@@ -174,7 +175,7 @@ def prepare(args: BenchArgs) -> Setup:
     scheme = args.auth_scheme or dialect_named(dialect).auth_scheme
     auth = ChatTarget(args.url or "", dialect, token, scheme, headers).request_headers()
     prompts = build_prompts(
-        items=user_prompts(list(args.prompt or []), args.prompts, env.stdin),
+        items=user_prompts(list(args.prompt or []), args.prompts, None if args.ignore_stdin or args.prompt_tokens else env.stdin),
         model=args.model or DEFAULT_MODEL,
         max_tokens=args.max_tokens,
         dialect=dialect,

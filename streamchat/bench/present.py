@@ -142,8 +142,11 @@ def sweep_table(result: dict[str, Any]) -> str:
             f"{ms(entry, 'ttft_ms', 'p50')} {ms(entry, 'ttft_ms', 'p95')} {ms(entry, 'itl_ms', 'p50')} {ms(entry, 'e2e_ms', 'p95')} "
             f"{tps:>9.1f}  {'ok' if passed else 'FAILED'}"
         )
-    lanes = (result.get("saturation") or {}).get("concurrency")
-    lines.append(f"saturation: {result['saturation_rate'] or 0:.2f} req/s (closed loop, {lanes} lanes)")
+    found = result.get("saturation") or {}
+    peak = found.get("closed_loop_rate")
+    lanes = found.get("concurrency")
+    how = f"open-loop probes; closed-loop peak {peak:.2f} req/s at {lanes} lane{'' if lanes == 1 else 's'}" if peak else "closed loop"
+    lines.append(f"saturation: {result['saturation_rate'] or 0:.2f} req/s ({how})")
     best = result["max_rate_meeting_slo"]
     lines.append("highest rate meeting every check: " + (f"{best:.2f} req/s" if best is not None else "none"))
     return "".join("streamchat: " + line + "\n" for line in lines)

@@ -1,16 +1,16 @@
-"""``bench --sweep K``: find where a server saturates, then measure K request rates up to there.
+"""``bench --sweep K``: find the highest request rate a server keeps up with, then measure K rates up to there.
 
-Saturation is found with closed loops: each request that ends starts the next one in its lane, so
-while every lane is busy, the rate at which lanes are refilled is the rate the server completes
-requests. One lane count alone can miss it both ways (too few lanes leave a batching server idle;
-too many overload a small one), so the lanes double, 1, 2, 4, ... up to ``--concurrency`` (256
-unless given), each for 8 requests a lane (16 at least), and stop when doubling them twice in a
-row gained less than 10 %. The saturation rate is the rate of the last doubling that still gained
-10 %: past the knee, more lanes may show a little more throughput, but only by holding a queue that
-an open loop at that rate could not keep bounded. Then K open-loop runs at rates from saturation/K
-up to the saturation rate, one after another, each summarised and checked like a single run; the
-highest rate whose checks all pass (every ``--slo`` and ``--max-error-rate``) is the answer. The
-run fails (exit 8) when no rate passes.
+First closed loops, to bound the search: each request that ends starts the next one in its lane, so
+while every lane is busy, the rate lanes are refilled at is the rate the server completes requests.
+The lanes grow fourfold, 1, 4, 16, ... up to ``--concurrency`` (256 unless given), 4 requests a
+lane, until a step gains less than 10 %. The peak of that ramp is the server at full utilisation,
+which an open loop cannot sustain (arrivals do not wait, so a queue at 100 % utilisation never
+drains): it is only the ceiling. Short open-loop probes then find the highest rate that keeps up
+(``probes.py``: the arrivals complete and latency does not grow), bisecting down from the ceiling,
+or up past it when the ramp ran out of lanes while still scaling, and a probe three times as long
+confirms it (lower after each that falls behind). That rate is the saturation rate. Then K open-loop runs at rates from saturation/K up to it, one after another, each
+summarised and checked like a single run; the highest rate whose checks all pass (every ``--slo`` and
+``--max-error-rate``) is the answer. The run fails (exit 8) when no rate passes.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from ..errors import CheckFailedError
 from .checks import failure
 from .command import RecordSink, Setup, build_summary, measure, target, write_json
 from .present import sweep_table, table
+from .probes import Verdict, answer, confirm_next, judge, next_rate, probe_seconds
 
-SATURATION_LANES = 256  # the most lanes the saturation search tries unless --concurrency says
-GAIN = 1.10  # doubling the lanes must add this much to keep searching
-PER_LANE = 8  # requests a lane in each closed loop: 7 refills a lane measured
-MIN_STAGE = 16
+SATURATION_LANES = 256  # the most lanes the closed-loop ramp tries unless --concurrency says
+GAIN = 1.10  # a fourfold step in lanes must add this much throughput to go on
+LANE_STEP = 4
+PER_LANE = 4  # requests a lane in each closed loop: 3 refills a lane measured
+MIN_STAGE = 4
 
 
 def saturation_rate(records: list[dict[str, Any]], lanes: int) -> float | None:
@@ -52,58 +54,129 @@ def sweep_rates(saturation: float, count: int) -> list[float]:
 
 
 def scaled(rate: float | None, before: float | None) -> bool:
-    """Did doubling the lanes still raise the completion rate by GAIN (the first rate always counts)?"""
+    """Did more lanes still raise the completion rate by GAIN (the first rate always counts)?"""
     return rate is not None and (before is None or rate >= GAIN * before)
 
 
 def lane_counts(most: int) -> list[int]:
-    """1, 2, 4, ... and ``most`` itself last."""
+    """1, 4, 16, ... and ``most`` itself last."""
     counts = []
     lanes = 1
     while lanes < most:
         counts.append(lanes)
-        lanes *= 2
+        lanes *= LANE_STEP
     return [*counts, most]
 
 
-def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[str, float] | None) -> dict[str, Any]:
-    """Closed loops with more and more lanes: the summary of the last one that scaled, its records, and the whole ramp."""
+def median_e2e_s(records: list[dict[str, Any]]) -> float:
+    """The middle end-to-end latency of the ok requests, in seconds (0 when none has one)."""
+    values = sorted(r["e2e_ms"] for r in records if r.get("status") == "ok" and r.get("e2e_ms") is not None)
+    return values[len(values) // 2] / 1000.0 if values else 0.0
+
+
+def closed_loop_ramp(setup: Setup, url: str, sink: RecordSink, configured: dict[str, float] | None) -> dict[str, Any]:
+    """Closed loops with more and more lanes: the summary and records of the fastest, and the whole ramp."""
     args = setup.args
     best: dict[str, Any] | None = None
     ramp = []
-    short = 0  # doublings in a row that gained too little
+    unloaded = 0.0
+    still_scaling = False
     for lanes in lane_counts(args.concurrency or SATURATION_LANES):
         spec = setup.spec(url, concurrency=lanes, rate=None, requests=max(MIN_STAGE, PER_LANE * lanes))
-        named = f"{lanes} lane{'' if lanes == 1 else 's'}"
+        named = lanes_named(lanes)
         run = measure(spec, args, sink, f"saturation, {named} ", {"stage": "saturation", "lanes": lanes})
         rate = saturation_rate(run.records, lanes)
         ramp.append(
             {"concurrency": lanes, "rate": rate, "requests": len(run.records), "ok": sum(r.get("status") == "ok" for r in run.records)}
         )
+        if len(ramp) == 1:
+            unloaded = median_e2e_s(run.records)  # one lane: the latency of a server with nothing else to do
         if not args.quiet:
             shown = f"{rate:.2f} req/s" if rate is not None else "no rate (no request completed)"
             sys.stderr.write(f"streamchat: saturation search: {named}, {shown}\n")
-        before = best["saturation_rate"] if best is not None else None
-        if scaled(rate, before):
-            best = {**build_summary(run, setup, spec, configured), "concurrency": lanes, "saturation_rate": rate, "records": run.records}
-            short = 0
-        else:
-            short += 1
-        if rate is None or short == 2:  # twice: one short step can be noise
+        before = best["closed_loop_rate"] if best is not None else None
+        still_scaling = scaled(rate, before)
+        if rate is not None and (before is None or rate > before):
+            best = {**build_summary(run, setup, spec, configured), "concurrency": lanes, "closed_loop_rate": rate, "records": run.records}
+        if not still_scaling:
             break
     if best is None:
         raise CheckFailedError("the saturation search completed no request: " + ramp_failure(ramp))
-    capped = short == 0 and best["concurrency"] == ramp[-1]["concurrency"]  # still scaling when the lanes ran out
-    if capped and not args.quiet:
-        sys.stderr.write(
-            f"streamchat: warning: still scaling at {best['concurrency']} lanes: the server may take more; give a larger --concurrency\n"
-        )
-    return {**best, "ramp": ramp, "capped": capped}
+    capped = still_scaling and len(ramp) > 1  # the lanes ran out before the server did (one lane count alone shows no scaling)
+    return {**best, "ramp": ramp, "capped": capped, "unloaded_e2e_ms": unloaded * 1000.0}
+
+
+def lanes_named(lanes: int) -> str:
+    return f"{lanes} lane{'' if lanes == 1 else 's'}"
 
 
 def ramp_failure(ramp: list[dict[str, Any]]) -> str:
     last = ramp[-1]
     return f"{last['ok']} of {last['requests']} requests ok with {last['concurrency']} lanes"
+
+
+def open_loop_search(setup: Setup, url: str, sink: RecordSink, ramped: dict[str, Any]) -> list[Verdict]:
+    """Short open-loop probes from the closed-loop ceiling to the highest rate the server keeps up
+    with, then long ones confirming it (lower after each that falls behind)."""
+    unloaded = ramped["unloaded_e2e_ms"] / 1000.0
+    probes: list[Verdict] = []
+    while (rate := next_rate(probes, ramped["closed_loop_rate"], ramped["capped"])) is not None:
+        probes.append(probe(setup, url, sink, rate, unloaded, f"probe {len(probes) + 1}"))
+    found = answer(probes)
+    confirming: list[Verdict] = []
+    while found is not None and (rate := confirm_next(confirming, found)) is not None:
+        confirming.append(probe(setup, url, sink, rate, unloaded, "confirming", confirming=True))
+    return probes + confirming
+
+
+def probe(setup: Setup, url: str, sink: RecordSink, rate: float, unloaded_s: float, name: str, confirming: bool = False) -> Verdict:
+    """One open-loop probe at ``rate``, judged."""
+    args = setup.args
+    seconds = probe_seconds(rate, unloaded_s, confirming)
+    grace = max(1.0, 3.0 * unloaded_s)  # room for the last arrivals' replies; a backlog past it is cut
+    spec = setup.spec(url, rate=rate, concurrency=None, requests=None, duration=seconds, grace=grace, warmup=0)
+    run = measure(spec, args, sink, f"{name} ({rate:.2f} req/s) ", {"stage": "probe", "rate": rate, "confirming": confirming})
+    verdict = judge(run.records, rate, seconds)
+    verdict.confirming = confirming
+    if not args.quiet:
+        what = "confirming probe" if confirming else "open-loop probe"
+        sys.stderr.write(f"streamchat: {what} at {rate:.2f} req/s for {seconds:.1f} s: {described(verdict)}\n")
+    return verdict
+
+
+def described(verdict: Verdict) -> str:
+    """A probe's verdict in a few words, with the numbers that decided it."""
+    numbers = []
+    if verdict.ok_share is not None:
+        numbers.append(f"{verdict.ok_share:.0%} completed")
+    if verdict.latency_drift is not None:
+        numbers.append(f"latency {verdict.latency_drift * 1000:+.0f} ms/s")
+    if verdict.completed_rate is not None:
+        numbers.append(f"{verdict.completed_rate:.2f} req/s done")
+    if verdict.kept_up:
+        return "kept up (" + ", ".join(numbers) + ")"
+    return f"fell behind: {verdict.reason} (" + ", ".join(numbers) + ")"
+
+
+def find_saturation(setup: Setup, url: str, sink: RecordSink, configured: dict[str, float] | None) -> dict[str, Any]:
+    """The closed-loop ramp, then the open-loop probes: the saturation rate and how it was found."""
+    args = setup.args
+    ramped = closed_loop_ramp(setup, url, sink, configured)
+    probes = open_loop_search(setup, url, sink, ramped)
+    confirmed = [p for p in probes if p.confirming]
+    rate = answer(confirmed)
+    if rate is None:
+        rate = min(p.rate for p in confirmed or probes)
+        if not args.quiet:
+            sys.stderr.write(
+                f"streamchat: warning: no probe kept up long enough; the sweep goes up to the lowest rate probed, {rate:.2f} req/s\n"
+            )
+    if not args.quiet:
+        sys.stderr.write(
+            f"streamchat: saturation: {rate:.2f} req/s, the highest open-loop rate that kept up "
+            f"(closed-loop peak {ramped['closed_loop_rate']:.2f} req/s at {lanes_named(ramped['concurrency'])})\n"
+        )
+    return {**ramped, "saturation_rate": rate, "probes": [p.as_json() for p in probes]}
 
 
 def run_sweep(setup: Setup) -> int:

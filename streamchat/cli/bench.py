@@ -163,6 +163,7 @@ def bench(
             rich_help_panel=o.IN,
         ),
     ] = None,
+    ignore_stdin: o.IgnoreStdin = False,
     slo: Annotated[
         Optional[list[str]],
         typer.Option(
