@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from conftest import run_cli, run_exe
 from raw_servers import accept_forever
 
@@ -66,11 +65,6 @@ def test_a_trickling_server_cannot_stretch_the_run():
     assert "every request failed (8 failed: incomplete ×8)" in r.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a request ended at duration + grace leaves its waiter future (bench/http1.py) holding a TruncatedError "
-    "nobody retrieves; asyncio prints 'Future exception was never retrieved' and a traceback per request at exit",
-)
 def test_requests_ended_at_the_bound_leave_no_traceback():
     """The real executable, as a CI job sees it: exit 8 and one error line, no traceback on stderr."""
     with trickle_server() as url:

@@ -156,17 +156,20 @@ class _Connection(asyncio.Protocol):
         self.exchanges += 1
         self.transport.write(request)
         waiter = self._waiter
-        while True:
-            idle = time.perf_counter() - self.last_read
-            done, _ = await asyncio.wait((waiter,), timeout=max(read_timeout - idle, 0.001))
-            if done:
-                break
-            if time.perf_counter() - self.last_read >= read_timeout:
-                self._fail(StreamTimeoutError(f"no data for {read_timeout:g} s"))
-                break
         try:
+            while True:
+                idle = time.perf_counter() - self.last_read
+                done, _ = await asyncio.wait((waiter,), timeout=max(read_timeout - idle, 0.001))
+                if done:
+                    break
+                if time.perf_counter() - self.last_read >= read_timeout:
+                    self._fail(StreamTimeoutError(f"no data for {read_timeout:g} s"))
+                    break
             waiter.result()
         finally:
+            # Ended from outside (a bounded run's end cancels this task): nobody will read what the
+            # connection's close puts in the waiter, so it must not hold it (asyncio would print it at exit).
+            waiter.cancel()
             self._waiter = None
             self._sink = None
             self._reader = None
