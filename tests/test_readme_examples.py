@@ -35,7 +35,7 @@ def examples() -> list[str]:
 
 def cases(commands: list[str]) -> list[list[str]]:
     """The examples, each alone, except those sharing a file they write (chained, in README order)."""
-    made_first = {"questions.txt"}  # the fixture's files: shared by any number of independent examples
+    made_first = {"questions.txt", "servers.txt"}  # the fixture's files: shared by any number of independent examples
     files = [set(re.findall(r"[\w-]+\.(?:json|ndjson|html|txt)\b", command)) - made_first for command in commands]
     chained: list[list[int]] = []
     for index in range(len(commands)):
@@ -87,12 +87,14 @@ def tools(tmp_path_factory) -> str:
     return str(bin_dir)
 
 
-def make_workdir(path):
-    """The files the examples mention, as a user following the README would have them."""
+def make_workdir(path, base: str):
+    """The files the examples mention, as a user following the README would have them (the servers
+    in servers.txt: two endpoints of the test server)."""
     from PIL import Image
 
     (path / "main.py").write_text("print('hello')\n")
     (path / "questions.txt").write_text("What is SSE?\nAnd WebSocket?\n")
+    (path / "servers.txt").write_text(f"{base}/api/chat/stream\n{base}/v1/chat/completions\n")
     Image.new("RGB", (32, 24), (200, 30, 30)).save(path / "photo.jpg", "JPEG")
     return path
 
@@ -130,7 +132,7 @@ def runs(request, tools, server, tmp_path_factory):
     selected.sort(key=lambda chain: "streamchat bench" not in " ".join(chain))  # the longest first: no long one starts last
     with ThreadPoolExecutor(4) as pool:
         started = {
-            tuple(chain): pool.submit(run_chain, chain, make_workdir(tmp_path_factory.mktemp("readme")), env, server.url)
+            tuple(chain): pool.submit(run_chain, chain, make_workdir(tmp_path_factory.mktemp("readme"), server.url), env, server.url)
             for chain in selected
         }
         yield started
