@@ -223,6 +223,38 @@ def test_responses_arguments_done_wins_over_the_fragments():
     ]
 
 
+def test_responses_parallel_calls_open_at_once_are_each_written_once():
+    """Two function_call items open together, their deltas interleaved; each is closed by
+    ``arguments.done`` and then again by ``output_item.done`` while the other is still open."""
+    datas = [
+        '{"type":"response.output_item.added","output_index":0,"item":{"id":"fc_a","type":"function_call","call_id":"call_A","name":"get_weather","arguments":""}}',
+        '{"type":"response.output_item.added","output_index":1,"item":{"id":"fc_b","type":"function_call","call_id":"call_B","name":"get_time","arguments":""}}',
+        '{"type":"response.function_call_arguments.delta","item_id":"fc_a","output_index":0,"delta":"{\\"city\\":"}',
+        '{"type":"response.function_call_arguments.delta","item_id":"fc_b","output_index":1,"delta":"{\\"tz\\":"}',
+        '{"type":"response.function_call_arguments.delta","item_id":"fc_a","output_index":0,"delta":"\\"Oslo\\"}"}',
+        '{"type":"response.function_call_arguments.done","item_id":"fc_a","output_index":0,"arguments":"{\\"city\\":\\"Oslo\\"}"}',
+        '{"type":"response.output_item.done","output_index":0,"item":{"id":"fc_a","type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\\"city\\":\\"Oslo\\"}"}}',
+        '{"type":"response.function_call_arguments.delta","item_id":"fc_b","output_index":1,"delta":"\\"UTC\\"}"}',
+        '{"type":"response.function_call_arguments.done","item_id":"fc_b","output_index":1,"arguments":"{\\"tz\\":\\"UTC\\"}"}',
+        '{"type":"response.output_item.done","output_index":1,"item":{"id":"fc_b","type":"function_call","call_id":"call_B","name":"get_time","arguments":"{\\"tz\\":\\"UTC\\"}"}}',
+        '{"type":"response.completed","response":{"usage":{"input_tokens":1,"output_tokens":2}}}',
+    ]
+    assert calls_of(sse(*datas, names=[json.loads(d)["type"] for d in datas])) == [
+        {"type": "tool_call", "id": "call_A", "name": "get_weather", "arguments": '{"city":"Oslo"}'},
+        {"type": "tool_call", "id": "call_B", "name": "get_time", "arguments": '{"tz":"UTC"}'},
+    ]
+
+
+def test_responses_call_sent_only_as_a_finished_item_is_written():
+    datas = [
+        '{"type":"response.output_item.done","output_index":0,"item":{"id":"fc_1","type":"function_call","call_id":"call_1","name":"f","arguments":"{\\"a\\":1}"}}',
+        '{"type":"response.completed","response":{"usage":{"input_tokens":1,"output_tokens":2}}}',
+    ]
+    assert calls_of(sse(*datas, names=[json.loads(d)["type"] for d in datas])) == [
+        {"type": "tool_call", "id": "call_1", "name": "f", "arguments": '{"a":1}'}
+    ]
+
+
 def test_non_streamed_answers_carry_their_calls():
     openai = {
         "choices": [

@@ -90,11 +90,14 @@ def _arguments_done(n: Normalizer, obj: dict[str, Any]) -> list[Event]:
 
 
 def _item_done(n: Normalizer, obj: dict[str, Any]) -> list[Event]:
+    """The item is whole: the call it carries, unless ``arguments.done`` already wrote it (a call sent
+    only here, with no ``added`` or deltas before, is written now)."""
     item = _item(obj)
-    if item is None or not n.tools:
+    keys = _keys(obj, item) if item is not None else ()
+    if item is None or n.tools.finished(keys):
         return []
-    n.tools.start(_keys(obj, item), item.get("call_id") or item.get("id"), item.get("name"))  # fills in what was missing
-    return n.tools.finish(_keys(obj, item), item.get("arguments"))
+    n.tools.start(keys, item.get("call_id") or item.get("id"), item.get("name"))  # fills in what was missing
+    return n.tools.finish(keys, item.get("arguments"))
 
 
 TYPED = {

@@ -69,12 +69,13 @@ class ToolCallAssembler:
     """Pending calls in arrival order. A call is known by one key or several (a Responses item by its
     output index and its item id): ``keys`` name it however the next event will."""
 
-    __slots__ = ("_pending", "_alias", "_fresh")
+    __slots__ = ("_pending", "_alias", "_fresh", "_finished")
 
     def __init__(self) -> None:
         self._pending: dict[Any, _Pending] = {}
         self._alias: dict[Any, Any] = {}  # every key of a pending call -> the key it is stored under
         self._fresh = 0  # for calls that must not take over an earlier call's key
+        self._finished: set[Any] = set()  # the keys of calls already written (a Responses item is closed twice)
 
     def __bool__(self) -> bool:
         return bool(self._pending)
@@ -114,9 +115,15 @@ class ToolCallAssembler:
         call = self._pending.pop(key)
         for alias in [alias for alias, target in self._alias.items() if target == key]:
             del self._alias[alias]
+            if alias[-1] is not None:
+                self._finished.add(alias)
         if isinstance(arguments, str):
             call.final = arguments
         return [call.event()]
+
+    def finished(self, keys: tuple[Any, ...]) -> bool:
+        """Was a call known by one of these keys already written?"""
+        return any(key in self._finished for key in keys if key[-1] is not None)
 
     def finish_all(self) -> list[ToolCall]:
         """Every call still pending is complete (the choice finished, or the reply ended)."""
