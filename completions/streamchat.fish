@@ -22,6 +22,8 @@ complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_see
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -s H -l header -x -d 'Extra request header \'Name: value\' (repeatable).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l connect-timeout -x -d 'Time to establish the connection.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l read-timeout -x -d 'Longest silence before giving up.'
+complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l max-response-size -x -d 'Cap on the response body (bytes, KB, MB, GB).'
+complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l max-message-size -x -d 'Cap on one WebSocket message (bytes, KB, MB, GB).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l insecure -d 'Skip TLS verification.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l cacert -r -F -d 'CA bundle for TLS verification.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -s m -l model -x -d 'Model id [default: deepseek/deepseek-chat for streamchat, prompt and query; an O'

@@ -75,3 +75,51 @@ def test_the_body_form_is_decided_by_the_shared_reply_decoder():
     broken.feed(b'{"choices": [')
     with pytest.raises(ProtocolError, match="not JSON"):
         broken.close()
+
+
+def test_a_reply_over_the_size_cap_is_too_large_in_bench_as_in_chat(server):
+    """The same bytes, the same verdict: the reference server's oversize fault (about 11 MB) is exit 7
+    too_large in chat, and too_large in bench (default cap 10MB, or --max-response-size)."""
+    fault = f"X-Streamchat-Fault: oversize;id={uuid.uuid4()}"
+    url = server.url + "/v1/chat/completions"
+    chat = run_cli("chat", "--url", url, "-m", "m", "-H", fault, "-o", "json", "-q", "--retries", "0", "hi")
+    assert chat.code == 7 and json.loads(chat.out)["error"]["code"] == "too_large", chat.out
+    r = run_cli("bench", "--url", url, "-m", "m", "--requests", "2", "--concurrency", "1", "-H", fault, "-o", "json", "-q")
+    assert r.code == 8 and json.loads(r.out)["errors"] == {"too_large": 2}, r.out
+    small = run_cli("bench", "--url", url, "-m", "m", "--requests", "2", "--max-response-size", "2KB", "-o", "json", "-q")
+    assert small.code == 8 and json.loads(small.out)["errors"] == {"too_large": 2}, small.out
+    assert run_cli("bench", "--url", url, "--max-response-size", "lots", "-q").code == 2
+
+
+OPENAI_TOOL_STREAM = (
+    b"".join(
+        b"data: " + json.dumps(chunk).encode() + b"\n\n"
+        for chunk in [
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {
+                            "role": "assistant",
+                            "tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f", "arguments": ""}}],
+                        },
+                    }
+                ]
+            },
+            {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]}}]},
+            {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}}]},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+        ]
+    )
+    + b"data: [DONE]\n\n"
+)
+
+
+def test_a_reply_of_tool_calls_only_has_no_first_token_in_bench_as_in_chat():
+    """TTFT is to the first content or reasoning event: a reply that only calls a tool has none."""
+    with raw_server(OPENAI_TOOL_STREAM, framing="chunked", pieces=4, path="/v1/chat/completions") as url:
+        records = _load(url, "openai")
+        chat = run_cli("chat", "--url", url, "-m", "m", "-o", "json", "-q", "hi")
+    assert json.loads(chat.out)["timing"]["ttft_ms"] is None and len(json.loads(chat.out)["tool_calls"]) == 1
+    assert [r["status"] for r in records] == ["ok"] * 3
+    assert all(r["ttft_ms"] is None and r["itl_ms"] == [] for r in records), records

@@ -55,6 +55,8 @@ class BenchArgs:
     records: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    max_response_size: str = "10MB"  # the same caps as chat: the same bytes, the same verdict
+    max_message_size: str = "50MB"
     insecure: bool = False
     cacert: str | None = None
     server_ttft_ms: float = 50.0
@@ -78,6 +80,7 @@ class Setup:
     slos: list[Slo] = field(default_factory=list)
     token: str | None = None
     discover: bool = False  # no model configured, and the dialect has none: ask the server (once)
+    caps: tuple[int, int] = (10 * 1024 * 1024, 50 * 1024 * 1024)  # --max-response-size, --max-message-size in bytes
 
     def spec(self, url: str, **changes: Any) -> Any:
         from .runner import LoadSpec
@@ -102,6 +105,8 @@ class Setup:
             headers=self.headers,
             read_timeout=args.read_timeout,
             connect_timeout=args.connect_timeout,
+            max_response_size=self.caps[0],
+            max_message_size=self.caps[1],
             insecure=args.insecure,
             cacert=args.cacert,
         )
@@ -138,10 +143,12 @@ def prepare(args: BenchArgs) -> Setup:
     from ..env import Environment
     from ..session.credentials import check_url, parse_headers, profile_connection, resolve_token
     from ..session.http import ChatTarget
+    from ..session.inputs import parse_size
     from ..session.params import parse_params
     from .prompts import build_prompts, user_prompts
 
     env = Environment()
+    caps = (parse_size(args.max_response_size, "--max-response-size"), parse_size(args.max_message_size, "--max-message-size"))
     if args.url is not None:
         check_url(args.url, ("http", "https", "ws", "wss") if args.transport == "ws" else ("http", "https"))
         if args.transport == "sse":
@@ -185,7 +192,7 @@ def prepare(args: BenchArgs) -> Setup:
         tokenizer=args.tokenizer,
     )
     discover = args.model is None and dialect_named(dialect).default_model is None and args.url is not None
-    return Setup(args, dialect, prompts, auth, slos, token, discover)
+    return Setup(args, dialect, prompts, auth, slos, token, discover, caps)
 
 
 @contextlib.contextmanager

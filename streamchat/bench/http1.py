@@ -69,7 +69,9 @@ class _Connection(asyncio.Protocol):
 
     def received(self, data: bytes, now: float) -> None:
         """Bytes that arrived at ``now`` (the kernel's stamp on a stamped socket, see stamped.py)."""
-        self.last_read = max(self.last_read, now)
+        # Never earlier than the read before: a kernel stamp is moved onto perf_counter's clock with a
+        # few microseconds of jitter, which must not make a gap negative.
+        now = self.last_read = max(self.last_read, now)
         reader = self._reader
         if reader is None or self._waiter is None or self._waiter.done():
             self._fail(ProtocolError("bytes from the server with no request outstanding"))
@@ -142,13 +144,13 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    async def exchange(self, request: bytes, method: str, sink: ReplySink, read_timeout: float) -> float:
+    async def exchange(self, request: bytes, method: str, sink: ReplySink, read_timeout: float, max_body: int | None = None) -> float:
         """Send one request; feed the response to ``sink``. Returns the send time (perf_counter)."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         self._waiter = loop.create_future()
         self._sink = sink
-        self._reader = ResponseReader(method)
+        self._reader = ResponseReader(method, max_body=max_body)
         self._over = False
         self._error_body = None
         sent = time.perf_counter()

@@ -49,6 +49,7 @@ def exchange(spec: Any, request: Any, timeline: Timeline) -> None:
     opts = HTTPOptions(
         connect_timeout=spec.connect_timeout,
         read_timeout=spec.read_timeout,
+        max_response_size=spec.max_response_size,
         retries=0,
         insecure=spec.insecure,
         cacert=spec.cacert,

@@ -54,6 +54,8 @@ class LoadSpec:
     headers: dict[str, str] = field(default_factory=dict)
     read_timeout: float = 60.0
     connect_timeout: float = 10.0
+    max_response_size: int = 10 * 1024 * 1024  # a response body over this: too_large, as in chat
+    max_message_size: int = 50 * 1024 * 1024  # one WebSocket message over this: too_large (closed 1009)
     insecure: bool = False  # TLS: no certificate verification
     cacert: str | None = None  # TLS: this CA bundle instead of the system's
     seed: int = 0
@@ -149,7 +151,13 @@ async def _sse_request(pools: Pools, spec: LoadSpec, request: ChatRequest, timel
             if conn.proxy_authorization:
                 headers = {**headers, "Proxy-Authorization": conn.proxy_authorization}
         try:
-            await conn.exchange(encode_request(hop.method, where.authority, target, headers, hop.body), hop.method, sink, spec.read_timeout)
+            await conn.exchange(
+                encode_request(hop.method, where.authority, target, headers, hop.body),
+                hop.method,
+                sink,
+                spec.read_timeout,
+                spec.max_response_size,
+            )
         except HTTPStatusError as exc:
             pool.release(conn)  # its body was read: the connection may serve another request
             if exc.status not in REDIRECT_STATUSES:
@@ -200,7 +208,7 @@ async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline, 
 
     normalizer = Normalizer("streamchat")
     # A short close timeout: a server that never answers the close must not hold the lane (or the end of the run).
-    options = {"max_size": None, "open_timeout": spec.connect_timeout, "close_timeout": 1.0, "ssl": tls}
+    options = {"max_size": spec.max_message_size, "open_timeout": spec.connect_timeout, "close_timeout": 1.0, "ssl": tls}
     async with connect(to_ws_url(spec.url), additional_headers=spec.headers, **options) as ws:
         await ws.send(json.dumps(ws_frame(request)))
         while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_TOKEN_EVENTS = ("content", "reasoning", "tool_call")  # what a reply is made of: TTFT is the first of them
+_TOKEN_EVENTS = ("content", "reasoning")  # TTFT is the first of them, as chat measures it (tool calls are not tokens)
 
 
 class Timeline:
