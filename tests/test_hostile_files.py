@@ -131,6 +131,20 @@ def test_record_on_a_full_disk_is_status_2_after_the_output():
     assert "could not write the recording '/dev/full': No space left on device" in r.stderr
 
 
+@pytest.mark.parametrize("mode", ["ndjson", "json"])
+def test_record_on_a_full_disk_is_a_failure_in_the_data_too(mode, server):
+    """The failure is data like any other: the ndjson stream ends with a write_failed error line, the
+    json object has that error and done false; chat and ws-chat alike."""
+    for command, url in (("chat", server.url + "/api/chat/stream"), ("ws-chat", server.url.replace("http", "ws", 1) + "/api/chat/ws")):
+        r = run_cli(command, "--url", url, "-q", "-o", mode, "--record", "/dev/full", "Hi")
+        assert r.code == 2, (command, r.stderr)
+        lines = r.stdout.decode().splitlines()
+        error = json.loads(lines[-1]) if mode == "ndjson" else json.loads(r.stdout)["error"]
+        assert error["code"] == "write_failed" and "/dev/full" in error["message"], (command, lines)
+        if mode == "json":
+            assert json.loads(r.stdout)["done"] is False
+
+
 @pytest.mark.parametrize("args", [["chat", "-o", "ndjson", "URL", "Hi"], ["chat", "URL", "Hi"], ["config"], ["--version"]])
 def test_stdout_on_a_full_disk_is_status_2(args):
     # before: "internal error: OSError: [Errno 28]" (exit 1)

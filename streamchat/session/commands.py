@@ -46,6 +46,21 @@ def recording_to(path: str | None, transport: str, dialect: str, url: str, token
     recorder.close()  # a write that failed: status 2, after the reply's output was written
 
 
+def keeping(recorder: Any, keep: Any, *, last: bool) -> Any:
+    """A turn's keep step with the recording's: a ``--record`` file that could not be written fails
+    the turn (``write_failed``, written as data like any failure) before the ``-C`` append. ``last``:
+    the recording ends with this turn, so it is closed (what scrubbing held back written too)."""
+    if recorder is None:
+        return keep
+
+    def both(reply: Any) -> None:
+        recorder.close() if last else recorder.check()
+        if keep is not None:
+            keep(reply)
+
+    return both
+
+
 @contextmanager
 def sync_channel(
     sync_ws: str | None, chat_url: str, token: str | None, args: ChatArgs, env: Environment, renderer: Renderer
@@ -127,7 +142,9 @@ def http_chat(args: ChatArgs, env: Environment, sync_ws: str | None, fallback_ur
             recording_to(args.record, "sse", dialect, url, token) as recorder,
         ):
             target.recorder = recorder
-            reply = chat_with_sync(target, request, http, renderer, channel, fallback, keep=resolved.keeper(request))
+            reply = chat_with_sync(
+                target, request, http, renderer, channel, fallback, keep=keeping(recorder, resolved.keeper(request), last=True)
+            )
     _verify(checks, reply)
     return 0
 
@@ -295,7 +312,9 @@ def ws_chat(args: ChatArgs, env: Environment, checks: Checks | None = None) -> i
         endpoint(args.url, WS_CHAT_PATH, renderer.note, ("ws", "wss", "http", "https")) as url,
         recording_to(args.record, "ws", "streamchat", url, token) as recorder,
     ):
-        session = WSSession(url, opts, renderer, on_turn_done=after, keep=resolved.keeper)
+        session = WSSession(
+            url, opts, renderer, on_turn_done=after, keep=lambda request: keeping(recorder, resolved.keeper(request), last=False)
+        )
         session.recorder = recorder
         session.history = list(base.history)
         base = dataclasses.replace(base, history=[])

@@ -50,6 +50,7 @@ class Recorder:
         self.scrubber = Scrubber(*active().secrets, token)
         self._body = self.scrubber.bytes_stream()
         self.failed: str | None = None
+        self.closed = False
         try:
             self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed by close()
         except OSError as exc:
@@ -118,16 +119,24 @@ class Recorder:
 
     def close(self, *, quiet: bool = False) -> None:
         """The end: what scrubbing held back, then the file closed. Raises ``WriteFailedError`` if a
-        write failed (unless ``quiet``: the run is failing for another reason, which it reports)."""
-        self._entry(self._body.close())
-        self._ensure_head()
-        if self._file is not None:
-            try:
-                self._file.close()
-            except OSError as exc:
-                self.failed = self.failed or exc.strerror or str(exc)
-            self._file = None
-        if self.failed and not quiet:
+        write failed (unless ``quiet``: the run is failing for another reason, which it reports).
+        Closing again only says again whether a write failed."""
+        if not self.closed:
+            self.closed = True
+            self._entry(self._body.close())
+            self._ensure_head()
+            if self._file is not None:
+                try:
+                    self._file.close()
+                except OSError as exc:
+                    self.failed = self.failed or exc.strerror or str(exc)
+                self._file = None
+        if not quiet:
+            self.check()
+
+    def check(self) -> None:
+        """Raises ``WriteFailedError`` if a write has failed so far."""
+        if self.failed:
             raise WriteFailedError(f"could not write the recording {self.path!r}: {self.failed}")
 
 
