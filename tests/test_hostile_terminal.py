@@ -100,6 +100,19 @@ def test_content_on_a_terminal_shows_bidi_overrides_visibly():
     assert "invoice<U+202E>fdp.exe^[]52;c;aGk=^G" in text and harmless(text)
 
 
+def test_model_ids_on_a_terminal_are_harmless_and_exact_into_a_pipe():
+    evil = "evil" + HOSTILE + "\nmodel"
+    listing = http_response(
+        json.dumps({"object": "list", "data": [{"id": evil}, {"id": "plain"}]}).encode(), content_type="application/json"
+    )
+    with http_server([listing]) as (url, _):
+        code, screen = run_on_terminal([sys.executable, "-m", "streamchat", "models", "--url", url], "stdout", timeout=30)
+        piped = run_cli("models", "--url", url, "-o", "json")
+    text = screen.decode("utf-8")
+    assert code == 0 and harmless(text) and "evil^[]52;c;aGk=^Gx^[[2J<U+202E>gnp.exe" in text and "plain" in text, text
+    assert json.loads(piped.out)["models"] == [evil, "plain"]
+
+
 def test_content_into_a_pipe_stays_exact():
     content = "invoice\u202efdp.exe" + OSC52
     body = sse(json.dumps({"choices": [{"delta": {"content": content}}]}).encode(), b"[DONE]")

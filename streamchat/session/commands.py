@@ -228,7 +228,13 @@ def models(args: ChatArgs, env: Environment, output: str) -> int:
         http.headers.setdefault(*(("x-api-key", token) if x_api_key else ("Authorization", f"Bearer {token}")))
     with endpoint(args.url, "/v1/models", renderer.note) as where:
         listed_at, ids = list_models(where, args.dialect, http)
-    print_stdout(json.dumps({"url": listed_at, "models": ids}) + "\n" if output == "json" else "".join(f"{name}\n" for name in ids))
+    if output == "json":
+        print_stdout(json.dumps({"url": listed_at, "models": ids}) + "\n")
+        return 0
+    from ..terminal import one_line
+
+    # The ids are the server's text: on a terminal, no escape sequence or bidi override of theirs acts.
+    print_stdout("".join(f"{one_line(name) if env.stdout_isatty else name}\n" for name in ids))
     return 0
 
 
