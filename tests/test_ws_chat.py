@@ -117,6 +117,7 @@ def test_close_codes_map_to_exit_status(server, spec, code, needle, failure):
 def test_message_over_the_cap_is_7(server):
     r = fault(server, "oversize=5000", "--max-message-size", "1KB")
     assert r.code == 7 and "max-message-size" in r.stderr
+    assert json.loads(r.out.splitlines()[-1])["code"] == "too_large"  # as chat's --max-response-size
 
 
 def test_read_timeout_is_4(server):

@@ -22,7 +22,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from .. import __version__
+from .. import __version__, errors
 from ..errors import AuthError, ConnectionLostError, ProtocolError, ServerReportedError, StreamchatError, StreamTimeoutError, UsageError
 from .options import ConnectionOptions
 from .retry import parse_retry_after
@@ -51,7 +51,7 @@ def closed_error(protocol: ClientProtocol) -> StreamchatError:
     """The error for a connection that closed before the reply was done (``docs/protocols.md#ws-close-codes``)."""
     if isinstance(protocol.parser_exc, PayloadTooBig):
         limit = protocol.max_message_size
-        return ProtocolError(f"a message exceeded --max-message-size ({limit} bytes)")
+        return errors.BodyTooLargeError(f"a message exceeded --max-message-size ({limit} bytes)")  # too_large, as chat's cap
     if isinstance(protocol.parser_exc, (WebSocketProtocolError, UnicodeDecodeError)):
         # The server broke the protocol (reserved bits set without an extension, a masked frame, a
         # close code no endpoint may send, text that is not UTF-8): we closed with 1002 or 1007.
