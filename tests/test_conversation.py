@@ -58,3 +58,16 @@ def test_params_set_and_replace_body_fields(server, tmp_path):
 def test_a_bad_param_is_a_usage_error_before_any_request(server):
     r = run_cli("chat", "--url", server.url + "/v1/chat/completions", "-p", "novalue", "Hi")
     assert r.code == 2 and "KEY=VALUE" in r.stderr and r.out == ""
+
+
+def test_a_param_number_out_of_range_is_a_usage_error_not_infinity(server, tmp_path):
+    """1e999 is a JSON number, but no float holds it: sent again it would be Infinity, which is no JSON."""
+    url = server.url + "/v1/chat/completions"
+    for value in ("1e999", "-1e400", "[1, 1e999]"):
+        r = run_cli("chat", "--url", url, "-m", "m", "-p", f"x={value}", "Hi")
+        assert r.code == 2 and "out of range" in r.stderr and r.out == "", (value, r.stderr)
+    overflowing = tmp_path / "o.json"
+    overflowing.write_text('{"b": 1e999}')
+    r = run_cli("chat", "--url", url, "-m", "m", "-p", f"o=@{overflowing}", "Hi")
+    assert r.code == 2 and "out of range" in r.stderr
+    assert run_cli("chat", "--url", url, "-m", "m", "-q", "-p", "x=1.5e300", "Hi").code == 0  # large, but finite

@@ -6,6 +6,7 @@ A param replaces a field streamchat built itself (``-p max_tokens=5`` wins over 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from ..env import Environment
@@ -15,6 +16,22 @@ from .inputs import read_file_bytes
 
 def _no_constants(word: str) -> Any:
     raise ValueError(f"{word} is not JSON")  # NaN and Infinity: Python's extension, which no server reads
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    """A JSON number, which must stay one when sent again: 1e999 would go out as Infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange(f"the number {text} is out of range")
+    return value
+
+
+def _loads(data: str | bytes) -> Any:
+    return json.loads(data, parse_constant=_no_constants, parse_float=_finite)
 
 
 def parse_params(raw: list[str], env: Environment | None = None) -> dict[str, Any]:
@@ -33,12 +50,16 @@ def parse_params(raw: list[str], env: Environment | None = None) -> dict[str, An
             path = value[1:]
             data = read_file_bytes(path, f"--param {key} file", env.stdin if env is not None else None)
             try:
-                out[key] = json.loads(data, parse_constant=_no_constants)
+                out[key] = _loads(data)
+            except _OutOfRange as exc:
+                raise UsageError(f"--param {key}: {path!r}: {exc}") from None
             except ValueError as exc:
                 raise UsageError(f"--param {key}: {path!r} is not JSON: {exc}") from None
             continue
         try:
-            out[key] = json.loads(value, parse_constant=_no_constants)
+            out[key] = _loads(value)
+        except _OutOfRange as exc:
+            raise UsageError(f"--param {key}: {exc}") from None
         except ValueError:
             out[key] = value
     return out
