@@ -345,6 +345,16 @@ def test_complete_answer_with_error():
     assert complete_answer({"error": {"message": "nope", "code": "x"}}) == [Error("nope", "x")]
 
 
+def test_a_json_body_that_is_no_chat_answer_is_malformed():
+    """A 200 application/json answer must be one of the answer shapes: a model list (a redirected POST)
+    or any other object is a protocol error, not an empty reply that finished with 'stop'."""
+    for body in ({"hello": 1}, {"object": "list", "data": [{"id": "m"}]}, {}):
+        with pytest.raises(ProtocolError, match="no chat answer"):
+            complete_answer(body, "openai")
+    empty = {"choices": [{"index": 0, "message": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}
+    assert complete_answer(empty, "openai") == [Done("stop")]  # an empty answer is still an answer
+
+
 def test_open_webui_plain_stream_capture():
     capture = json.loads((CAPTURES / "10_plain_stream_http.json").read_text())
     events = normalize(capture["http_body"].encode(), "openai")

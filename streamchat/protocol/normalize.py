@@ -377,6 +377,8 @@ def complete_answer(body: Any, dialect: str = "streamchat") -> list[Event]:
     reason = normalizer.finish_reason
     if reason is None and isinstance(body.get("stop_reason"), str):
         reason = body["stop_reason"]
+    if not events and reason is None:  # no text, no usage, no call, no reason: some other JSON (a model list)
+        raise ProtocolError("malformed reply: the application/json body is no chat answer")
     return [*events, *normalizer.end(reason if reason is not None else "stop")]
 
 
