@@ -485,3 +485,15 @@ def test_data_batch_on_raw_bytes_equals_decoding_first(first, second):
     payloads = first + second
     messages = [SSEMessage("message", p.decode("utf-8", "replace")) for p in payloads]
     assert_batch_equals(lambda n: n.data_batch(payloads), messages)
+
+
+def test_usage_whose_every_count_is_absent_or_not_finite_is_no_usage():
+    from streamchat.protocol.fields import usage_from
+
+    for usage in (
+        {},
+        {"prompt_tokens": None, "completion_tokens": None},
+        {"prompt_tokens": float("nan"), "completion_tokens": float("inf")},
+    ):
+        assert usage_from(usage) is None, usage
+    assert usage_from({"prompt_tokens": float("nan"), "completion_tokens": 3}) == Usage(0, 3, 3)  # one known count is usage

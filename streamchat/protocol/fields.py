@@ -114,7 +114,10 @@ def usage_from(obj: Any, input_default: int | None = None, cached_default: int |
         cached = _first_count(obj, "prompt_cache_hit_tokens", "cache_read_input_tokens")  # DeepSeek, Anthropic
     if cached is None:
         cached = cached_default
-    return Usage(inp or 0, out or 0, count(obj.get("total_tokens")), reasoning, cached)
+    total = count(obj.get("total_tokens"))
+    if inp is None and out is None and total is None and reasoning is None and cached is None:
+        return None  # every count absent, null or not finite: usage not known, not zero (docs/events.md#event-usage)
+    return Usage(inp or 0, out or 0, total, reasoning, cached)
 
 
 __all__ = ["code", "count", "error_from", "json_value", "number", "preview", "text", "usage_from"]
