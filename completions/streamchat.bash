@@ -31,7 +31,16 @@ _streamchat() {
         "bench|--max-message-size") COMPREPLY=(); return ;;
         "bench|--cacert") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|-m"|"bench|--model") COMPREPLY=(); return ;;
+        "bench|--provider") COMPREPLY=(); return ;;
         "bench|--max-tokens") COMPREPLY=(); return ;;
+        "bench|--temperature") COMPREPLY=(); return ;;
+        "bench|--top-p") COMPREPLY=(); return ;;
+        "bench|--frequency-penalty") COMPREPLY=(); return ;;
+        "bench|--presence-penalty") COMPREPLY=(); return ;;
+        "bench|-s"|"bench|--system") COMPREPLY=(); return ;;
+        "bench|--system-file") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "bench|-i"|"bench|--image") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "bench|--max-image-size") COMPREPLY=(); return ;;
         "bench|-p"|"bench|--param") COMPREPLY=(); return ;;
         "bench|--requests") COMPREPLY=(); return ;;
         "bench|--concurrency") COMPREPLY=(); return ;;
@@ -177,7 +186,7 @@ _streamchat() {
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat completion config models serve ws-chat" -- "$cur")) ;;
-        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --auth-scheme --token --token-file -H --header --connect-timeout --read-timeout --max-response-size --max-message-size --insecure --cacert -m --model --max-tokens -p --param --requests --concurrency --workers --ray --rate --arrival --duration --grace --warmup --sweep --prompt --prompts --prompt-tokens --output-tokens --tokenizer --ignore-stdin --slo --max-error-rate -o --output --records -q --quiet --server-ttft-ms --server-itl-ms --server-tokens --server-workers -h --help compare report" -- "$cur")) ;;
+        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --auth-scheme --token --token-file -H --header --connect-timeout --read-timeout --max-response-size --max-message-size --insecure --cacert --get -m --model --provider --max-tokens --temperature --top-p --frequency-penalty --presence-penalty -s --system --system-file -i --image --max-image-size -p --param --requests --concurrency --workers --ray --rate --arrival --duration --grace --warmup --sweep --prompt --prompts --prompt-tokens --output-tokens --tokenizer --ignore-stdin --slo --max-error-rate -o --output --records -q --quiet --server-ttft-ms --server-itl-ms --server-tokens --server-workers -h --help compare report" -- "$cur")) ;;
         "bench compare") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")); else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "bench report") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-o --output --title -q --quiet -h --help" -- "$cur")); else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;

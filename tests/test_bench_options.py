@@ -86,6 +86,37 @@ def test_params_headers_and_bearer_scheme_reach_the_server(server, tmp_path):
     assert query.code == 2 and "query dialect" in query.stderr
 
 
+def test_chats_request_options_reach_every_request(server, tmp_path):
+    """bench takes chat's request options: system prompt (or its file), images, sampling, provider, --get."""
+    from PIL import Image
+
+    test_id = str(uuid.uuid4())
+    (tmp_path / "system.txt").write_text("Be brief.\n")
+    Image.new("RGB", (4, 4), (0, 200, 0)).save(tmp_path / "p.png", "PNG")
+    url = server.url + "/v1/chat/completions"
+    sampling = ["--temperature", "0.3", "--top-p", "0.9", "--frequency-penalty", "0.5", "--presence-penalty", "-0.5"]
+    args = ["bench", "--url", url, "-m", "m", "--requests", "2", "-H", f"X-Test-Id: {test_id}", "-q", "-o", "json"]
+    r = run_cli(*args, "--system-file", str(tmp_path / "system.txt"), "-i", str(tmp_path / "p.png"), *sampling)
+    assert r.code == 0, r.stderr
+    bodies = [json.loads(seen.body) for seen in seen_by(server, test_id)]
+    assert len(bodies) == 2
+    for body in bodies:
+        assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+        assert body["messages"][-1]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+        assert (body["temperature"], body["top_p"], body["frequency_penalty"], body["presence_penalty"]) == (0.3, 0.9, 0.5, -0.5)
+    ours = str(uuid.uuid4())
+    r = run_cli(
+        "bench", "--url", server.url + "/api/chat/stream", "-m", "acme/m1", "--requests", "1", "-s", "S", "-H", f"X-Test-Id: {ours}", "-q"
+    )
+    assert r.code == 0, r.stderr
+    (body,) = [json.loads(seen.body) for seen in seen_by(server, ours)]
+    assert body["provider_slug"] == "acme" and body["system_prompt"] == "S"
+    bad = run_cli("bench", "--url", url, "-m", "m", "-s", "a", "--system-file", str(tmp_path / "system.txt"))
+    assert bad.code == 2 and "not both" in bad.stderr
+    assert run_cli("bench", "--url", url, "--get", "--dialect", "openai").code == 2
+    assert run_cli("bench", "--url", url, "--temperature", "3").code == 2
+
+
 def test_timeouts_and_tls_settings_reach_the_load(tmp_path):
     ca = tmp_path / "ca.pem"
     trustme = pytest.importorskip("trustme")

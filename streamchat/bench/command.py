@@ -13,60 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import CheckFailedError, UsageError
+from .args import BenchArgs
 from .checks import Slo, evaluate, failure, goodput, parse_slo
 from .metrics import describe, summarise
 from .present import Progress, table
 
 LAG_WARN_MS = 5.0
 DEFAULT_REQUESTS = 100
-
-
-@dataclass
-class BenchArgs:
-    """The options of ``streamchat bench``, as plain values (every one has the command line's default)."""
-
-    url: str | None = None
-    dialect: str | None = None
-    transport: str = "sse"
-    token: str | None = None
-    token_file: str | None = None
-    auth_scheme: str | None = None
-    header: list[str] | None = None
-    param: list[str] | None = None
-    model: str | None = None  # None: the dialect's default, or the first model the server lists
-    max_tokens: int | None = None
-    requests: int | None = None  # None: 100, or no count when --duration is given
-    concurrency: int | None = None
-    rate: float | None = None
-    arrival: str = "poisson"
-    duration: float | None = None
-    grace: float = 30.0
-    warmup: int = 0
-    prompt: list[str] | None = None
-    prompts: str | None = None
-    prompt_tokens: int | None = None
-    output_tokens: int | None = None
-    tokenizer: str | None = None
-    ignore_stdin: bool = False  # never read prompts from stdin (a `while read` loop's stdin is its list)
-    slo: list[str] | None = None
-    max_error_rate: float = 0.0
-    sweep: int | None = None
-    output: str = "text"
-    records: str | None = None
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_response_size: str = "10MB"  # the same caps as chat: the same bytes, the same verdict
-    max_message_size: str = "50MB"
-    insecure: bool = False
-    cacert: str | None = None
-    server_ttft_ms: float = 50.0
-    server_itl_ms: float = 10.0
-    server_tokens: int = 64
-    server_workers: int = 2
-    quiet: bool = False
-    workers: int = 1
-    profile: str | None = None
-    ray: str | None = None
 
 
 @dataclass
@@ -145,7 +98,7 @@ def prepare(args: BenchArgs) -> Setup:
     from ..session.http import ChatTarget
     from ..session.inputs import parse_size
     from ..session.params import parse_params
-    from .prompts import build_prompts, user_prompts
+    from .prompts import build_prompts, request_fields, stdin_options, user_prompts
 
     env = Environment()
     caps = (parse_size(args.max_response_size, "--max-response-size"), parse_size(args.max_message_size, "--max-message-size"))
@@ -154,7 +107,7 @@ def prepare(args: BenchArgs) -> Setup:
         if args.transport == "sse":
             from ..dialects import complete_base_url
 
-            full = complete_base_url(args.url, args.dialect)  # a base URL: the dialect's endpoint, as chat does
+            full = complete_base_url(args.url, "query" if args.get else args.dialect)  # a base URL: the dialect's endpoint, as chat does
             if full is not None:
                 if not args.quiet:
                     print(f"streamchat: {args.url} is a base URL; sending to {full}", file=sys.stderr)
@@ -168,7 +121,10 @@ def prepare(args: BenchArgs) -> Setup:
             raise UsageError(f"--cacert {args.cacert!r} is not a file")
         client_context(args.insecure, args.cacert)  # a file that is no CA bundle: exit 2 now, not a failed request each
     slos = [parse_slo(text) for text in args.slo or []]
-    dialect = args.dialect or (infer(args.url).name if args.url else "streamchat")
+    if args.get and args.dialect not in (None, "query"):
+        raise UsageError(f"--get means --dialect query, not {args.dialect}")
+    dialect = "query" if args.get else args.dialect or (infer(args.url).name if args.url else "streamchat")
+    stdin_taken = bool(stdin_options(args))
     profile = profile_connection(args.profile)
     token = resolve_token(
         env,
@@ -181,8 +137,11 @@ def prepare(args: BenchArgs) -> Setup:
     headers = parse_headers(profile.headers + list(args.header or []))
     scheme = args.auth_scheme or dialect_named(dialect).auth_scheme
     auth = ChatTarget(args.url or "", dialect, token, scheme, headers).request_headers()
+    request = request_fields(args, env.stdin)
     prompts = build_prompts(
-        items=user_prompts(list(args.prompt or []), args.prompts, None if args.ignore_stdin or args.prompt_tokens else env.stdin),
+        items=user_prompts(
+            list(args.prompt or []), args.prompts, None if args.ignore_stdin or args.prompt_tokens or stdin_taken else env.stdin
+        ),
         model=args.model or DEFAULT_MODEL,
         max_tokens=args.max_tokens,
         dialect=dialect,
@@ -190,6 +149,7 @@ def prepare(args: BenchArgs) -> Setup:
         prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens,
         tokenizer=args.tokenizer,
+        request=request,
     )
     discover = args.model is None and dialect_named(dialect).default_model is None and args.url is not None
     return Setup(args, dialect, prompts, auth, slos, token, discover, caps)

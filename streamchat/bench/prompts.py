@@ -32,6 +32,37 @@ SYNTHETIC_PROMPTS = 256  # distinct prompts at most; requests take them in turn
 IGNORE_EOS_DIALECTS = ("openai",)
 
 
+def stdin_options(args: Any) -> list[str]:
+    """The options that read standard input (at most one may: then no prompts come from it)."""
+    users = ["--image -"] * (args.image or []).count("-")
+    users += [f"{option} -" for option, value in (("--system-file", args.system_file), ("--token-file", args.token_file)) if value == "-"]
+    if len(users) > 1:
+        raise UsageError(f"{users[0]} and {users[1]} both read standard input: give one of them a file")
+    return users
+
+
+def request_fields(args: Any, stdin: Any) -> dict[str, Any]:
+    """chat's request options as fields of every prompt: the system prompt, images, sampling and the
+    provider (a JSONL prompt's own fields win)."""
+    from ..protocol.strict_json import clean
+    from ..session.inputs import decode_text, load_image, parse_size, read_file_bytes, strip_newlines
+    from ..session.settings import provider_slug
+
+    system = args.system
+    if args.system_file is not None:
+        if system is not None:
+            raise UsageError("give --system or --system-file, not both")
+        system = strip_newlines(decode_text(read_file_bytes(args.system_file, "system prompt file", stdin), "system prompt file"))
+    max_image = parse_size(args.max_image_size, "--max-image-size")
+    fields = {
+        "system_prompt": clean(system) if system is not None else None,
+        "images": [load_image(src, stdin, max_image) for src in args.image or []] or None,
+        "provider_slug": provider_slug(args.model, args.provider) if args.model is not None else args.provider,
+        **{name: getattr(args, name) for name in ("temperature", "top_p", "frequency_penalty", "presence_penalty")},
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 def user_prompts(texts: list[str], path: str | None, stdin: Any) -> list[Any]:
     """``--prompt`` items, then ``--prompts FILE`` lines (text, or a JSON request a line), else stdin lines."""
     from ..session.inputs import json_object, read_file_bytes, stdin_has_data
@@ -129,6 +160,7 @@ def build_prompts(
     output_tokens: int | None = None,
     tokenizer: str | None = None,
     distinct: int = SYNTHETIC_PROMPTS,
+    request: dict[str, Any] | None = None,
 ) -> list[Any]:
     """The requests bench sends, checked before anything is sent."""
     from ..protocol.validation import chat_request
@@ -148,7 +180,7 @@ def build_prompts(
             built["ignore_eos"] = True
     if params and dialect == "query":
         raise UsageError("--param sets a field of the request body, and the query dialect (GET) sends none")
-    base = {"model_id": model, "max_tokens": max_tokens}
+    base = {**(request or {}), "model_id": model, "max_tokens": max_tokens}
     out = []
     for item in items or ["Tell me about streaming."]:
         fields = {**base, **(item if isinstance(item, dict) else {"message": item})}
