@@ -114,6 +114,26 @@ def test_vllm_midstream_error_exits_1():
     assert r.lines() == [{"type": "content", "text": "Par"}, {"type": "error", "message": "The engine crashed", "code": 500}]
 
 
+LLAMA_CPP_ERROR = (
+    b'data: {"choices":[{"finish_reason":null,"index":0,"delta":{"content":"Hel"}}],"object":"chat.completion.chunk"}\n\n'
+    b'error: {"code":500,"message":"context shift is disabled","type":"server_error"}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@pytest.mark.parametrize("pieces", [1, len(LLAMA_CPP_ERROR)])
+def test_llama_cpp_error_field_is_a_failure_in_chat_and_bench(pieces):
+    """llama.cpp's server reports a failure mid-stream as an `error:` field line, then [DONE]."""
+    with raw_server(LLAMA_CPP_ERROR, pieces=pieces) as url:
+        r = run_cli("chat", "--url", url, "-m", "m", "-o", "ndjson", "Hi")
+        as_json = run_cli("chat", "--url", url, "-m", "m", "-o", "json", "Hi")
+        bench = run_cli("bench", "--url", url, "-m", "m", "--requests", "2", "--concurrency", "1", "-o", "json", "-q")
+    assert r.code == 1, r.stderr
+    assert r.lines() == [{"type": "content", "text": "Hel"}, {"type": "error", "message": "context shift is disabled", "code": 500}]
+    assert as_json.code == 1 and json.loads(as_json.out)["done"] is False
+    assert bench.code == 8 and json.loads(bench.out)["failed"] == 2, bench.out
+
+
 def test_retry_on_a_kept_alive_connection_keeps_the_first_events():
     """A 429 answered with keep-alive, then the retry's head and first events in one packet.
 

@@ -273,3 +273,12 @@ def test_feed_batch_takes_a_read_of_plain_events_in_one_piece():
     assert decoder.feed_batch(b"l\n\n") == ([b"tail"], [])
     mixed = b'data: {"a":1}\n\nevent: x\ndata: y\n\n'
     assert decoder.feed_batch(mixed) == ([], [SSEMessage("message", '{"a":1}'), SSEMessage("x", "y")])
+
+
+def test_an_error_field_is_an_error_event_as_llama_cpp_sends_it():
+    """llama.cpp's server writes a failure as an `error:` field (then [DONE]); WHATWG would drop it."""
+    stream = b'data: {"a":1}\n\nerror: {"code":500,"message":"boom","type":"server_error"}\n\ndata: [DONE]\n\n'
+    assert_same_everywhere(
+        stream,
+        [("message", '{"a":1}'), ("error", '{"code":500,"message":"boom","type":"server_error"}'), ("message", "[DONE]")],
+    )

@@ -5,6 +5,9 @@ https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-inte
 It works on bytes: line ends are ASCII, so lines are split before any UTF-8 decoding and a
 multi-byte character split across reads is never a problem; each field value is decoded once
 (invalid sequences become U+FFFD, as the standard's UTF-8 decode does).
+
+One addition: an ``error:`` field line, which the standard ignores, is an ``error`` event of its own
+(llama.cpp's server reports a failure mid-stream that way).
 """
 
 from __future__ import annotations
@@ -157,6 +160,10 @@ class SSEDecoder:
             elif field == b"retry":
                 if value and value.isdigit() and len(value) <= 18:  # (Python refuses int() of 4,301+ digits)
                     self._retry = int(value)
+            elif field == b"error" and value:
+                # The one field WHATWG would ignore that is read: llama.cpp's server writes a failure as
+                # `error: {json}` (then `data: [DONE]`), and ignoring it would make the failure a success.
+                out.append(_message(("error", value.decode("utf-8", "replace"), self._last_id, self._retry)))
         return out
 
 
