@@ -173,3 +173,13 @@ def test_retry_on_a_kept_alive_connection_keeps_the_first_events():
     assert r.code == 0, r.stderr
     assert len(requests) == 2  # the retry went over the same connection
     assert [e["text"] for e in r.lines() if e["type"] == "content"] == ["Hello", " world"]
+
+
+def test_fastapi_validation_error_body_says_what_was_wrong():
+    body = json.dumps(
+        {"detail": [{"type": "missing", "loc": ["body", "messages"], "msg": "Field required", "input": {"model": "m"}}]}
+    ).encode()
+    with raw_server(body, status="422 Unprocessable Entity", content_type="application/json") as url:
+        r = run_cli("chat", "--url", url, "-m", "m", "-o", "ndjson", "Hi")
+    assert r.code == 6 and "body.messages: Field required" in r.stderr, r.stderr
+    assert r.lines()[-1]["code"] == "http_422"

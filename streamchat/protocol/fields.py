@@ -68,13 +68,26 @@ def error_from(obj: Any) -> Error:
         message = obj.get("message") if isinstance(obj.get("message"), str) else None
     if not message:
         detail = inner.get("detail") or inner.get("type")
-        message = detail if isinstance(detail, str) and detail else "unknown error"
+        message = detail if isinstance(detail, str) and detail else _validation_errors(detail) or "unknown error"
     found = code(inner.get("code"))
     if found is None:
         found = code(obj.get("code")) if inner is not obj else None
     if found is None and inner is not obj and obj.get("type") == "error" and isinstance(inner.get("type"), str):
         found = inner["type"]  # Anthropic: {"type": "error", "error": {"type", "message"}}
     return Error(message, found)
+
+
+def _validation_errors(detail: Any) -> str | None:
+    """FastAPI's 422 body, ``{"detail": [{"loc": ["body", "messages"], "msg": "Field required"}, ...]}``:
+    ``body.messages: Field required; ...`` (what the server found wrong, as it said it)."""
+    if not isinstance(detail, list):
+        return None
+    said = []
+    for item in detail[:5]:
+        if isinstance(item, dict) and isinstance(item.get("msg"), str):
+            where = ".".join(str(part) for part in item["loc"]) if isinstance(item.get("loc"), list) else ""
+            said.append(f"{where}: {item['msg']}" if where else item["msg"])
+    return "; ".join(said) or None
 
 
 def _first_count(obj: dict[str, Any], *keys: str) -> int | None:
