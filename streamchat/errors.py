@@ -119,6 +119,7 @@ class ProtocolError(StreamchatError):
     def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
         super().__init__(message, hint=hint, code=code)
         self.partial: list[Any] = []  # the events decoded from the same read before the bad data
+        self.body_before = b""  # the body bytes of the same read before the bad framing (or the size cap)
 
 
 class TruncatedError(ProtocolError):

@@ -183,3 +183,54 @@ def test_fastapi_validation_error_body_says_what_was_wrong():
         r = run_cli("chat", "--url", url, "-m", "m", "-o", "ndjson", "Hi")
     assert r.code == 6 and "body.messages: Field required" in r.stderr, r.stderr
     assert r.lines()[-1]["code"] == "http_422"
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_events_before_bad_framing_in_the_same_read_are_output(late):
+    """Everything decoded before the bad data is written: a good chunk, then a bad chunk size, in one read
+    (with the head, or in a later read of its own)."""
+    from scripted_http import scripted_server
+
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    body = _chunk(EVENT) + b"ZZ\r\nxx\r\n"
+
+    def answer(conn, request):
+        if late:
+            conn.sendall(head)
+            import time
+
+            time.sleep(0.2)
+            conn.sendall(body)
+        else:
+            conn.sendall(head + body)
+
+    with scripted_server(answer) as srv:
+        url = srv.url + "/v1/chat/completions"
+        r = run_cli("chat", "--url", url, "-m", "m", "-o", "ndjson", "--retries", "0", "Hi")
+        bench = run_cli("bench", "--url", url, "-m", "m", "--requests", "1", "-o", "json", "-q")
+    assert r.code == 7 and r.lines()[0] == {"type": "content", "text": "Hel"} and r.lines()[-1]["code"] == "protocol_error", r.out
+    assert bench.code == 8 and json.loads(bench.out)["errors"] == {"protocol_error": 1}, bench.out
+
+
+def test_events_before_the_size_cap_in_the_same_read_are_output():
+    from scripted_http import scripted_server
+
+    events = b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"t%d "}}]}\n\n' % i for i in range(20))
+
+    def answer(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n" % len(events) + events)
+
+    with scripted_server(answer) as srv:
+        url = srv.url + "/v1/chat/completions"
+        r = run_cli("chat", "--url", url, "-m", "m", "-o", "ndjson", "--retries", "0", "--max-response-size", "1KB", "Hi")
+    lines = r.lines()
+    assert r.code == 7 and lines[-1]["code"] == "too_large"
+    texts = [line["text"] for line in lines if line["type"] == "content"]
+    assert len(texts) >= 15 and texts == [f"t{i} " for i in range(len(texts))], texts  # the events within 1 KB, in order

@@ -78,7 +78,14 @@ class _Connection(asyncio.Protocol):
             return
         try:
             started = reader.head is not None
-            payload = reader.feed(data)
+            try:
+                payload = reader.feed(data)
+            except ProtocolError as exc:
+                if not started and reader.head is not None:
+                    self._start(reader.head)
+                if exc.body_before and reader.head is not None:
+                    self._body(exc.body_before, now)  # as chat: what came before the bad framing is the reply's
+                raise
             if not started and reader.head is not None:
                 self._start(reader.head)
             if payload:

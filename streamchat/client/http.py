@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..errors import ConnectFailedError, StreamchatError, UsageError
+from ..errors import ConnectFailedError, ProtocolError, StreamchatError, UsageError
 from ..protocol import strict_json
 from ..protocol.http1 import ResponseHead, ResponseReader, encode_request
 from .connection import Connection, Endpoint, open_connection
@@ -70,6 +70,7 @@ class HTTPResponse:
         self.sent_at = 0.0  # perf_counter when the request that got this response was sent
         self.waited = 0.0  # seconds spent waiting between retries before it
         self._first = first
+        self.failed: ProtocolError | None = None  # bad framing in the read that brought the head: raised after ``first``
         self._before_read: Callable[[], None] = _nothing
 
     @property
@@ -89,12 +90,19 @@ class HTTPResponse:
         if self._first:
             first, self._first = self._first, b""
             yield first
+        if self.failed is not None:
+            raise self.failed
         recv = self.conn.recv
         before = self._before_read
         while not reader.complete:
             before()
             data = recv(BODY_READ, mid_reply=True)
-            payload = reader.feed(data) if data else reader.feed_eof()
+            try:
+                payload = reader.feed(data) if data else reader.feed_eof()
+            except ProtocolError as exc:
+                if exc.body_before:
+                    yield exc.body_before  # what the read held before the bad framing (or the cap) is output still
+                raise
             if payload:
                 yield payload
             if not data:
@@ -148,15 +156,21 @@ def _request_on(conn: Connection, hop: Hop, where: Endpoint, target: str, header
         conn.send(encode_request(hop.method, where.authority, target, headers, hop.body))
         sent_at = time.perf_counter()
         reader = ResponseReader(hop.method, max_body=opts.max_response_size)
-        payload = b""
+        payload, failed = b"", None
         while reader.head is None:
             data = conn.recv(BODY_READ, mid_reply=False, answered=reader.bytes_seen > 0)
             if not data:
                 if reader.bytes_seen == 0:
                     raise ConnectFailedError(f"{where.shown} closed the connection without answering")
                 reader.feed_eof()  # raises: the head was cut short
-            payload = reader.feed(data)
+            try:
+                payload = reader.feed(data)
+            except ProtocolError as exc:
+                if reader.head is None:
+                    raise
+                payload, failed = exc.body_before, exc  # the body's start came with the head: output before the error
         response = HTTPResponse(conn, reader, payload, hop.url, opts.read_timeout)
+        response.failed = failed
         response.sent_at = sent_at
         return response
     except BaseException:

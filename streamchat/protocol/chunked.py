@@ -65,10 +65,19 @@ class ChunkedDecoder:
         return len(heads)
 
     def feed(self, data: bytes) -> bytes:
+        """The payload of the chunks ``data`` completes or continues. Bad framing raises ProtocolError
+        with the payload of the same read before it as ``body_before`` (it is still output)."""
+        out: list[bytes] = []
+        try:
+            return self._feed(data, out)
+        except ProtocolError as exc:
+            exc.body_before = b"".join(out)
+            raise
+
+    def _feed(self, data: bytes, out: list[bytes]) -> bytes:
         buf = self._buf + data if self._buf else data
         pos = 0
         size = len(buf)
-        out: list[bytes] = []
         state = self._state
         remaining = self._remaining
         find = buf.find

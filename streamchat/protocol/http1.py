@@ -193,7 +193,12 @@ class ResponseReader:
         mode = self._mode
         if mode == _CHUNKED:
             chunked = self._chunked
-            payload = chunked.feed(data)  # type: ignore[union-attr]
+            try:
+                payload = chunked.feed(data)  # type: ignore[union-attr]
+            except ProtocolError as exc:  # the payload before the bad framing is the caller's still, within the cap
+                # (a compressed body's part is left out: it may end inside a deflate block)
+                exc.body_before = b"" if self._decoders else self._within_cap(exc.body_before)
+                raise
             if chunked.done:  # type: ignore[union-attr]
                 self.complete = True
         elif mode == _LENGTH:
@@ -206,7 +211,12 @@ class ResponseReader:
         if self._decoders:
             payload = self._decode(payload)
         if payload:
-            self._count(len(payload))
+            before = self.received
+            try:
+                self._count(len(payload))
+            except BodyTooLargeError as exc:
+                exc.body_before = payload[: self.max_body - before] if self.max_body is not None and before < self.max_body else b""
+                raise
         return payload
 
     def feed_eof(self) -> bytes:
@@ -299,6 +309,14 @@ class ResponseReader:
         if self.complete:
             parts.append(decoder.flush())
         return b"".join(parts)
+
+    def _within_cap(self, payload: bytes) -> bytes:
+        """As much of ``payload`` as the size cap still allows (all of it without a cap)."""
+        if self.max_body is None:
+            return payload
+        room = max(self.max_body - self.received, 0)
+        self.received += min(len(payload), room)
+        return payload[:room]
 
     def _count(self, size: int) -> None:
         self.received += size
