@@ -70,7 +70,8 @@ def test_annotate_survives_hostile_frames_and_counts_them(tmp_path):
 def test_a_bad_frame_is_fatal_with_strict(tmp_path):
     r, _ = camera(tmp_path, "--strict")
     assert r.code == 7 and "bad frame" in r.stderr and "too large" in r.stderr, r.stderr
-    assert len(r.stdout.splitlines()) == 2
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3 and json.loads(lines[-1])["code"] == "bad_frame", lines  # the failure, as data, last
 
 
 @pytest.fixture

@@ -317,3 +317,16 @@ def test_ctrl_c_cancels_the_answer_and_keeps_the_session(slow_server):
         term.type(b"\x04")
     finally:
         assert term.close() == 0
+
+
+def test_a_refused_connection_is_connect_failed_in_ws_chat_and_camera():
+    """No byte came back: connect_failed, as chat says it (connection_lost is for a reply cut mid-way)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again before the runs: nothing listens there
+    r = run_cli("ws-chat", "--url", f"ws://127.0.0.1:{port}/api/chat/ws", "--retries", "0", "-o", "ndjson", "Hi")
+    assert r.code == 3 and json.loads(r.out.splitlines()[-1])["code"] == "connect_failed", r.out
+    cam = run_cli("camera", "cam1", "--url", f"ws://127.0.0.1:{port}", "--retries", "0")
+    assert cam.code == 3 and json.loads(cam.out.splitlines()[-1])["code"] == "connect_failed", cam.out

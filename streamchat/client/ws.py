@@ -120,7 +120,7 @@ class WSConnection:
         except OverflowError:  # (a port out of range that reached the socket layer)
             raise UsageError(f"bad URL {self.url!r}: the port must be a number from 0 to 65535") from None
         except OSError as exc:
-            raise ConnectionLostError(f"could not connect to {self._where()}: {exc.strerror or exc}") from exc
+            raise errors.ConnectFailedError(f"could not connect to {self._where()}: {exc.strerror or exc}") from exc  # no byte came
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.uri.secure:
             sock.settimeout(max(deadline - time.monotonic(), 0.001))

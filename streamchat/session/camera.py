@@ -222,12 +222,12 @@ class CameraRun:
     def _bad(self, exc: BadFrame) -> bool:
         """A frame that cannot be used: counted and reported; fatal only with --strict."""
         self.stats.bad += 1
+        if self.opts.output == "ndjson":
+            self._line({"type": "error", "message": str(exc), "code": "bad_frame"})  # with --strict too: the run's last line
+        elif not self.opts.strict:
+            self._note(f"streamchat: bad frame: {exc}")
         if self.opts.strict:
             raise StrictBadFrame(f"bad frame: {exc}") from None
-        if self.opts.output == "ndjson":
-            self._line({"type": "error", "message": str(exc), "code": "bad_frame"})
-        else:
-            self._note(f"streamchat: bad frame: {exc}")
         return False
 
     def _line(self, record: dict[str, Any]) -> None:
