@@ -51,6 +51,18 @@ def test_serve_announces_and_answers_every_sse_endpoint():
         proc.wait(timeout=10)
 
 
+def test_access_log_writes_a_line_a_request_on_stderr():
+    proc, base = start_serve("--access-log")
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as resp:
+            resp.read()
+        assert run_cli("chat", "--url", base + "/api/chat/stream", "-q", "Hi").code == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert '"GET /healthz HTTP/1.1" 200' in err and '"POST /api/chat/stream HTTP/1.1" 200' in err, err
+
+
 def test_serve_port_in_use_is_one_line_error():
     import socket
 

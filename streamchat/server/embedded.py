@@ -6,6 +6,7 @@ import asyncio
 import logging
 import multiprocessing
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,16 @@ def quiet_logging(silent: bool) -> None:
     if silent:
         log.setLevel(logging.CRITICAL + 1)
         logging.getLogger("uvicorn.access").setLevel(logging.CRITICAL + 1)
+        return
+    # --access-log: uvicorn runs without its logging config (log_config=None), so its loggers need a
+    # handler of their own, or their INFO records (one a request) go nowhere.
+    access = logging.getLogger("uvicorn.access")
+    if not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def bind(host: str = "127.0.0.1", port: int = 0, reuse_port: bool = False) -> socket.socket:
