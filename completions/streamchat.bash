@@ -27,6 +27,7 @@ _streamchat() {
         "bench|-H"|"bench|--header") COMPREPLY=(); return ;;
         "bench|--connect-timeout") COMPREPLY=(); return ;;
         "bench|--read-timeout") COMPREPLY=(); return ;;
+        "bench|--retries") COMPREPLY=(); return ;;
         "bench|--max-response-size") COMPREPLY=(); return ;;
         "bench|--max-message-size") COMPREPLY=(); return ;;
         "bench|--cacert") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -186,7 +187,7 @@ _streamchat() {
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat completion config models serve ws-chat" -- "$cur")) ;;
-        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --auth-scheme --token --token-file -H --header --connect-timeout --read-timeout --max-response-size --max-message-size --insecure --cacert --get -m --model --provider --max-tokens --temperature --top-p --frequency-penalty --presence-penalty -s --system --system-file -i --image --max-image-size -p --param --requests --concurrency --workers --ray --rate --arrival --duration --grace --warmup --sweep --prompt --prompts --prompt-tokens --output-tokens --tokenizer --ignore-stdin --slo --max-error-rate -o --output --records -q --quiet --server-ttft-ms --server-itl-ms --server-tokens --server-workers -h --help compare report" -- "$cur")) ;;
+        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --auth-scheme --token --token-file -H --header --connect-timeout --read-timeout --retries --max-response-size --max-message-size --insecure --cacert --get -m --model --provider --max-tokens --temperature --top-p --frequency-penalty --presence-penalty -s --system --system-file -i --image --max-image-size -p --param --requests --concurrency --workers --ray --rate --arrival --duration --grace --warmup --sweep --prompt --prompts --prompt-tokens --output-tokens --tokenizer --ignore-stdin --slo --max-error-rate -o --output --records -q --quiet --server-ttft-ms --server-itl-ms --server-tokens --server-workers -h --help compare report" -- "$cur")) ;;
         "bench compare") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")); else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "bench report") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-o --output --title -q --quiet -h --help" -- "$cur")); else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;

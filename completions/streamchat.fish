@@ -22,6 +22,7 @@ complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_see
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -s H -l header -x -d 'Extra request header \'Name: value\' (repeatable).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l connect-timeout -x -d 'Time to establish the connection.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l read-timeout -x -d 'Longest silence before giving up.'
+complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l retries -x -d 'Retries before the first response byte.'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l max-response-size -x -d 'Cap on the response body (bytes, KB, MB, GB).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l max-message-size -x -d 'Cap on one WebSocket message (bytes, KB, MB, GB).'
 complete -c streamchat -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from compare report' -l insecure -d 'Skip TLS verification.'

@@ -200,3 +200,19 @@ def test_a_server_quoting_the_token_in_an_error_does_not_put_it_in_any_output(tm
     assert summary["errors"] == {"server_error": 2} and summary["records"][0]["error"] == "invalid api key <redacted>"
     for text in (r.out, r.stderr, nd.out, nd.stderr, records.read_text()):
         assert TOKEN not in text
+
+
+def test_retries_try_a_request_again_before_its_first_byte(server):
+    """--retries N: a 503 with Retry-After 0 is tried again (N + 1 attempts at most), as chat does;
+    without it (the default) a failed request is a measurement."""
+    url = server.url + "/v1/chat/completions"
+    test_id = str(uuid.uuid4())
+    fault = f"X-Streamchat-Fault: status=503;retry-after=0;count=2;id={test_id}"
+    args = ["bench", "--url", url, "-m", "m", "--requests", "1", "-H", fault, "-H", f"X-Test-Id: {test_id}", "-o", "json", "-q"]
+    r = run_cli(*args, "--retries", "2")
+    assert r.code == 0 and json.loads(r.out)["ok"] == 1, r.out
+    assert len(seen_by(server, test_id)) == 3
+    again = str(uuid.uuid4())
+    fault = f"X-Streamchat-Fault: status=503;retry-after=0;count=1;id={again}"
+    r = run_cli("bench", "--url", url, "-m", "m", "--requests", "1", "-H", fault, "-H", f"X-Test-Id: {again}", "-o", "json", "-q")
+    assert r.code == 8 and json.loads(r.out)["errors"] == {"http_503": 1} and len(seen_by(server, again)) == 1

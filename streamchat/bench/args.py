@@ -50,6 +50,7 @@ class BenchArgs:
     records: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    retries: int = 0  # before the first response byte; 0: a failed request is a measurement
     max_response_size: str = "10MB"  # the same caps as chat: the same bytes, the same verdict
     max_message_size: str = "50MB"
     insecure: bool = False

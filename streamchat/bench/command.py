@@ -58,6 +58,7 @@ class Setup:
             headers=self.headers,
             read_timeout=args.read_timeout,
             connect_timeout=args.connect_timeout,
+            retries=args.retries,
             max_response_size=self.caps[0],
             max_message_size=self.caps[1],
             insecure=args.insecure,

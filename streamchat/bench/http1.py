@@ -18,6 +18,7 @@ from typing import Protocol
 
 from ..client.connection import Endpoint
 from ..client.proxy import Proxy, connect_request, proxy_for, socks5_auth, socks5_connect, socks5_greeting, socks5_reply_length
+from ..client.retry import parse_retry_after
 from ..client.tls import client_context
 from ..errors import ConnectFailedError, HTTPStatusError, ProtocolError, StreamTimeoutError
 from ..protocol.http1 import ResponseHead, ResponseReader
@@ -137,7 +138,8 @@ class _Connection(asyncio.Protocol):
         self.reusable = reader.keep_alive and not self.closed
         head = reader.head
         if self._error_body is not None and head is not None:
-            error = HTTPStatusError(f"http_{head.status}", status=head.status, location=head.get("location"))
+            retry_after = parse_retry_after(head.get("retry-after"))  # (--retries waits as asked)
+            error = HTTPStatusError(f"http_{head.status}", status=head.status, location=head.get("location"), retry_after=retry_after)
             waiter.set_exception(error)
             return
         if not self._over:

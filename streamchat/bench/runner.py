@@ -56,6 +56,7 @@ class LoadSpec:
     connect_timeout: float = 10.0
     max_response_size: int = 10 * 1024 * 1024  # a response body over this: too_large, as in chat
     max_message_size: int = 50 * 1024 * 1024  # one WebSocket message over this: too_large (closed 1009)
+    retries: int = 0  # retries before the first response byte (--retries); a failed request is a measurement
     insecure: bool = False  # TLS: no certificate verification
     cacert: str | None = None  # TLS: this CA bundle instead of the system's
     seed: int = 0
@@ -259,9 +260,29 @@ class _Load:
             return socketio_request(self.spec, request, timeline)
         return _ws_request(self.spec, request, timeline, self.tls)
 
+    async def _attempts(self, request: ChatRequest, timeline: Timeline) -> None:
+        """The exchange, tried again (``--retries``) while no response byte came and the failure is one
+        chat retries (a refused connection, 429, 5xx); times then count from the attempt that succeeded."""
+        if not self.spec.retries:
+            return await self._send(request, timeline)
+        from ..client.retry import RETRY_STATUSES, WS_RETRY_STATUSES, RetryPolicy
+
+        policy = RetryPolicy(self.spec.retries, WS_RETRY_STATUSES if self.spec.transport == "ws" else RETRY_STATUSES)
+        for attempt in itertools.count():
+            try:
+                return await self._send(request, timeline)
+            except (StreamchatError, OSError) as exc:
+                error = exc if isinstance(exc, StreamchatError) else ConnectFailedError(str(exc) or type(exc).__name__)
+                refused = isinstance(exc, ConnectionRefusedError | socket.gaierror)
+                if timeline.tokens or attempt >= policy.retries or not (refused or policy.retryable(error)):
+                    raise
+                await asyncio.sleep(policy.delay(attempt, error))
+                timeline.sent = time.perf_counter()
+        raise AssertionError("unreachable")
+
     async def _bounded(self, request: ChatRequest, timeline: Timeline) -> bool:
         """The exchange, ended at ``end_by``; False when it was still running then."""
-        task = asyncio.ensure_future(self._send(request, timeline))
+        task = asyncio.ensure_future(self._attempts(request, timeline))
         assert self.end_by is not None
         done, _ = await asyncio.wait((task,), timeout=max(self.end_by - time.perf_counter(), 0.0))
         if done:
@@ -280,7 +301,7 @@ class _Load:
             if self.end_by is not None:
                 finished = await self._bounded(request, timeline)
             else:
-                await self._send(request, timeline)
+                await self._attempts(request, timeline)
                 finished = True
             if not finished:
                 status = INCOMPLETE

@@ -57,6 +57,7 @@ def bench(
     header: o.Header = None,
     connect_timeout: o.ConnectTimeout = 10.0,
     read_timeout: o.ReadTimeout = 60.0,
+    retries: o.Retries = 0,
     max_response_size: o.MaxResponseSize = "10MB",
     max_message_size: o.MaxMessageSize = "50MB",
     insecure: o.Insecure = False,
