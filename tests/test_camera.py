@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from conftest import clean_env, run_cli
@@ -173,3 +174,39 @@ def test_closed_stdout_ends_quietly(server):
     cmd = f"'{sys.executable}' -m streamchat camera c --url '{cam_url(server, fps=20)}' -o mjpeg --frames 100 | head -c 100 > /dev/null; echo \"status=${{PIPESTATUS[0]}}\" >&2"
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, env=clean_env(), timeout=60)
     assert proc.stderr.decode().strip() == "status=141"
+
+
+def test_forward_to_a_backend_that_never_answers_cannot_stretch_the_run(server):
+    """--duration bounds the whole run, the forwarder's drain included; frames it never delivered are
+    counted as dropped, and the rates are the stream's."""
+    import socket
+    import threading
+    import time
+
+    held: list[socket.socket] = []
+    sink = socket.socket()
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(8)
+
+    def accept() -> None:  # takes connections and the requests on them, answers nothing
+        while True:
+            try:
+                conn, _ = sink.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        began = time.monotonic()
+        backend = f"http://127.0.0.1:{sink.getsockname()[1]}/frames"
+        r = run_cli("camera", "cam-f", "--url", cam_url(server, fps=20), "--duration", "1", "--forward", backend)
+        took = time.monotonic() - began
+    finally:
+        sink.close()
+        for conn in held:
+            conn.close()
+    assert r.code == 0, r.stderr
+    assert took < 4.0, f"ran {took:.1f} s for --duration 1"  # about 1 s; the drain used to add 5
+    dropped = int(re.search(r"forwarded 0 \((\d+) dropped", r.stderr).group(1))
+    assert dropped >= len(r.lines()) - 2, r.stderr  # every frame but the one in flight (and one being queued)

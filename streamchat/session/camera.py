@@ -191,10 +191,12 @@ class CameraRun:
         finally:
             if not self.closed:
                 self.flush()
+            elapsed = time.monotonic() - started  # (the rates are the stream's: the forwarder's drain is not)
             if self.forwarder is not None:
-                self.forwarder.close()
+                # what the backend has not taken yet: drained within --duration, else up to 5 s
+                self.forwarder.close(wait=5.0 if until is None else max(0.0, until - time.monotonic()))
             if not self.closed:
-                self._note(self.stats.line(time.monotonic() - started, self.forwarder is not None))
+                self._note(self.stats.line(elapsed, self.forwarder is not None))
 
     def _bounded_by(self, until: float | None) -> Any:
         """The WebSocket settings, with connecting bounded by what is left of --duration."""

@@ -59,13 +59,19 @@ class Forwarder:
             kept.close()
 
     def close(self, wait: float = 5.0) -> None:
+        """Let the thread send what is queued for up to ``wait`` seconds; frames still queued then are
+        dropped (and counted). The thread is a daemon: one stuck on a backend that never answers does
+        not hold the run."""
         deadline = time.monotonic() + wait
         while not self.queue.empty() and time.monotonic() < deadline:
             time.sleep(0.01)
-        try:
-            self.queue.put(None, timeout=1)
-        except queue.Full:
-            pass
+        while True:
+            try:
+                if self.queue.get_nowait() is not None:
+                    self.stats.forward_dropped += 1
+            except queue.Empty:
+                break
+        self.queue.put_nowait(None)  # (the queue was just emptied: room for the stop)
         self.thread.join(timeout=max(0.1, deadline - time.monotonic()))
 
 
