@@ -330,3 +330,11 @@ def test_a_refused_connection_is_connect_failed_in_ws_chat_and_camera():
     assert r.code == 3 and json.loads(r.out.splitlines()[-1])["code"] == "connect_failed", r.out
     cam = run_cli("camera", "cam1", "--url", f"ws://127.0.0.1:{port}", "--retries", "0")
     assert cam.code == 3 and json.loads(cam.out.splitlines()[-1])["code"] == "connect_failed", cam.out
+
+
+def test_garbage_and_escape_faults_reach_the_websocket_too(server):
+    """The reference server's stream-shaping faults apply on every transport (README's fault table)."""
+    r = fault(server, "garbage")
+    assert r.code == 7 and json.loads(r.out.splitlines()[-1])["code"] == "protocol_error", r.out
+    r = fault(server, "escape")
+    assert r.code == 0 and "\x1b[2J" in json.loads(r.out.splitlines()[0])["text"], r.out  # ndjson into a pipe: exact

@@ -4,7 +4,8 @@ hybrid control channel (typing, messages, history sync).
 WebSocket faults are asked at the handshake (``X-Streamchat-Fault`` header or ``?fault=``) and apply
 to every turn of the connection, or only to turn K with ``on-turn=K``: ``drop-after=N`` (the
 connection is cut without a close frame: the client sees 1006), ``close-after=N;code=C``,
-``error-after=N``, ``stall-after=N``, ``oversize[=BYTES]`` (one message that large), ``status=C``
+``error-after=N``, ``stall-after=N``, ``oversize[=BYTES]`` (one message that large), ``garbage`` (a
+message that is not JSON first), ``escape`` (terminal escape sequences in the content), ``status=C``
 (refuse the handshake with HTTP C).
 """
 
@@ -22,6 +23,7 @@ from .faults import Fault
 from .pacing import Pacer
 from .replies import Ask, count_tokens, plan_for
 from .steps import reply_steps
+from .streaming import ESCAPES
 from .wspeer import Peer, serve_peer
 
 DEFAULT_MODEL = "deepseek/deepseek-chat"
@@ -81,6 +83,10 @@ class WebSocketEndpoints:
             if kind in ("content", "reasoning"):
                 await peer.send_text(_frame({"type": kind, "text": text}))
             elif kind == "start":
+                if fault.garbage:
+                    await peer.send_text("\x00 not json {{{")
+                if fault.escape:
+                    await peer.send_text(_frame({"type": "content", "text": ESCAPES}))
                 if fault.oversize:
                     await peer.send_text(_frame({"type": "content", "text": "x" * fault.oversize}))
                 began = time.perf_counter()
