@@ -76,6 +76,12 @@ def test_server_calls_are_refused(server):
     assert answers[before:] == [False]
 
 
+def test_a_dropped_socket_mid_reply_is_3_with_the_tokens_before_it(server):
+    r = sio(server, "-H", "X-Streamchat-Fault: drop-after=3", "--read-timeout", "5", "-o", "ndjson", "Hi")
+    assert r.code == 3, r.stderr
+    assert [line["type"] for line in r.lines()] == ["content"] * 3 + ["error"] and r.lines()[-1]["code"] == "connection_lost"
+
+
 def test_socket_silence_is_4(server):
     r = sio(server, "-H", "X-Streamchat-Fault: stall-after=2", "--read-timeout", "0.5", "Hi")
     assert r.code == 4

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from .admission import Admission
 from .chat_http import ChatEndpoints
 from .config import ServerConfig
-from .faults import Fault
+from .faults import DropConnection, Fault
 from .formats import OPENAI
 from .pacing import Pacer
 from .replies import Ask, ReplyPlan, plan_for
@@ -167,6 +167,8 @@ class SocketReply:
                 await self.inactive()
                 return
             await self.stream(plan, fault, pacer)
+        except DropConnection:  # drop-after=N: the socket goes mid-reply (the closest a Socket.IO server gets to an abort)
+            await self.sio.disconnect(self.session_id)
         except asyncio.CancelledError:
             await self.emit("chat:tasks:cancel", {"output": [_output(self.item_id, self.text, "incomplete")]})
             await self.emit("chat:tasks:cancel", None)
