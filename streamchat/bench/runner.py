@@ -14,7 +14,6 @@ import itertools
 import json
 import random
 import socket
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,11 +24,12 @@ from ..client.http import endpoint_of
 from ..client.redirects import REDIRECT_STATUSES, Hop, next_hop
 from ..dialects import get as dialect_named
 from ..dialects.streamchat import ws_frame
-from ..errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, ServerReportedError, StreamchatError, StreamTimeoutError
+from ..errors import ConnectFailedError, ConnectionLostError, HTTPStatusError, StreamchatError, StreamTimeoutError
 from ..protocol.body import ReplyDecoder
 from ..protocol.http1 import ResponseHead, encode_request
 from ..protocol.normalize import Normalizer
 from ..protocol.requests import ChatRequest
+from .failures import error_kind
 from .http1 import ConnectionPool
 from .timeline import Timeline, take
 
@@ -73,26 +73,6 @@ class LoadSpec:
         from ..protocol.validation import chat_request
 
         return cls(**{**data, "prompts": [chat_request(p, "bench prompt") for p in data.get("prompts", [])]})
-
-
-def _error_kind(exc: BaseException) -> str:
-    """A failed request's kind, the same words whichever transport failed and the same a failed ``chat``
-    gives as its ``error.code``: connect_failed, connection_lost, timeout, http_NNN, protocol_error, ..."""
-    if isinstance(exc, ServerReportedError):
-        return "server_error"
-    if isinstance(exc, StreamchatError):
-        return exc.code
-    status = getattr(getattr(exc, "response", None), "status_code", None)  # a refused WebSocket handshake
-    if isinstance(status, int):
-        return f"http_{status}"
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return "timeout"
-    ssl = sys.modules.get("ssl")
-    if isinstance(exc, ConnectionRefusedError | socket.gaierror) or (ssl is not None and isinstance(exc, ssl.SSLError)):
-        return "connect_failed"
-    if isinstance(exc, OSError):
-        return "connection_lost"
-    return "protocol_error"
 
 
 class _TimelineSink:
@@ -310,7 +290,7 @@ class _Load:
                 status = "ok" if timeline.done else ("server_error" if timeline.error else "truncated")
         except Exception as exc:  # noqa: BLE001 - every failure is a counted kind, never a crash
             text = str(exc)
-            status = text if text.startswith("http_") else _error_kind(exc)
+            status = text if text.startswith("http_") else error_kind(exc)
             timeline.error = text or type(exc).__name__
         if measured:
             record = {"id": spec.first_id + index, "start_s": timeline.sent - self.start, **timeline.record(status)}
