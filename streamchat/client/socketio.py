@@ -58,6 +58,9 @@ def _connect_error(exc: Exception, base: str) -> Exception:
     return ConnectionLostError(f"could not open the Socket.IO connection to {base}: {text}")
 
 
+DELIVERY_GRACE = 0.1  # seconds a lost connection waits for the events read before it (see on_disconnect)
+
+
 class SocketIOConnection:
     """Connected and joined; ``inbox`` receives ``(arrival time, payload)`` for the events that pass
     ``wanted`` (our message's), and ``GONE`` when the connection drops."""
@@ -77,8 +80,14 @@ class SocketIOConnection:
                 return refusal(payload)  # a server asking the user something: we say no
             return None
 
+        def on_disconnect(*args: Any) -> None:
+            # python-engineio hands each message to a thread of its own, and the close to the thread
+            # that read it: the messages that came before the close get a moment to be delivered first.
+            time.sleep(DELIVERY_GRACE)
+            self.inbox.put((time.perf_counter(), GONE))
+
         self.sio.on("events", on_events)  # subscribed before anything is posted
-        self.sio.on("disconnect", lambda *args: self.inbox.put((time.perf_counter(), GONE)))
+        self.sio.on("disconnect", on_disconnect)
         try:
             self.sio.connect(
                 base, socketio_path="/ws/socket.io", transports=["websocket"], auth={"token": token}, wait_timeout=opts.connect_timeout
