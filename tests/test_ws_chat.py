@@ -338,3 +338,17 @@ def test_garbage_and_escape_faults_reach_the_websocket_too(server):
     assert r.code == 7 and json.loads(r.out.splitlines()[-1])["code"] == "protocol_error", r.out
     r = fault(server, "escape")
     assert r.code == 0 and "\x1b[2J" in json.loads(r.out.splitlines()[0])["text"], r.out  # ndjson into a pipe: exact
+
+
+def test_a_json_turn_with_its_own_model_takes_that_models_provider():
+    """--provider defaults to the model's prefix (none without one): a JSON turn that names a model
+    gets that model's, unless --provider named one or the turn gives its own."""
+    from streamchat.protocol.requests import ChatRequest
+    from streamchat.session.commands import request_for_line
+
+    base = ChatRequest(message="x", model_id="deepseek/deepseek-chat", provider_slug="deepseek")
+    assert request_for_line('{"message": "m", "model_id": "zz"}', base, "line 1").provider_slug is None
+    assert request_for_line('{"message": "m", "model_id": "acme/zz"}', base, "line 1").provider_slug == "acme"
+    assert request_for_line('{"message": "m", "model_id": "acme/zz", "provider_slug": "p"}', base, "line 1").provider_slug == "p"
+    chosen = ChatRequest(message="x", model_id="deepseek/deepseek-chat", provider_slug="mine")  # --provider mine
+    assert request_for_line('{"message": "m", "model_id": "acme/zz"}', chosen, "line 1").provider_slug == "mine"

@@ -283,10 +283,19 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
         return dataclasses.replace(base, message=line)
     from ..protocol.validation import chat_request
     from .inputs import json_object
+    from .settings import provider_slug
 
     obj = json_object(line, where, "JSON request")
     obj.pop("type", None)
-    return chat_request({**base.fields(), **obj}, where)
+    fields = base.fields()
+    model = obj.get("model_id")
+    if isinstance(model, str) and "provider_slug" not in obj and fields.get("provider_slug") == provider_slug(base.model_id, None):
+        # the provider follows the turn's own model (its prefix), unless --provider named one
+        fields.pop("provider_slug", None)
+        slug = provider_slug(model, None)
+        if slug:
+            fields["provider_slug"] = slug
+    return chat_request({**fields, **obj}, where)
 
 
 def ws_chat(args: ChatArgs, env: Environment, checks: Checks | None = None) -> int:
