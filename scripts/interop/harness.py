@@ -221,3 +221,29 @@ class Server:
             except ProcessLookupError:
                 pass
         self.log.close()
+
+
+class ServedSuite:
+    """A suite around one third-party server: its work folder and port, the server started (its raw
+    answers kept, to explain any failure in the report) and stopped."""
+
+    def __init__(self, venv: Path, workdir: Path) -> None:
+        self.venv = venv
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.root = f"http://{LOOPBACK}:{self.port}"
+        self.server: Server | None = None
+
+    def launch(self, name: str, argv: list[str], env: dict[str, str], log_name: str, health_path: str, timeout: float) -> str:
+        self.server = Server(name, argv, env, self.workdir / log_name, self.workdir)
+        seconds = self.server.wait_ready(self.root + health_path, timeout=timeout)
+        self.record_raw_answers()
+        return f"listening on {self.root} after {seconds:.1f} s (log {self.server.log_path})"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def record_raw_answers(self) -> None:
+        raise NotImplementedError

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from clients import Sdk, Streamchat, chat_body, clean_env, compare, parse_json, parse_ndjson, require_exit, responses_body
 from envs import python_of
-from harness import LOOPBACK, Server, Step, StepFailed, free_port, record_exchanges, run
+from harness import LOOPBACK, ServedSuite, Step, StepFailed, record_exchanges, run
 
 TINY_MODEL_SCRIPT = Path(__file__).resolve().parent / "tiny_model.py"
 MESSAGE = "Hello there"
@@ -28,17 +28,12 @@ def oddities(text: str) -> str:
     return f"{replacement} U+FFFD and {controls} C0/C1 controls"
 
 
-class HFServeSuite:
+class HFServeSuite(ServedSuite):
     def __init__(self, venv: Path, streamchat_exe: str, workdir: Path) -> None:
-        self.venv = venv
-        self.workdir = workdir / "hfserve"
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(venv, workdir / "hfserve")
         self.model_dir = self.workdir / "tiny-llama"
-        self.port = free_port()
-        self.root = f"http://{LOOPBACK}:{self.port}"
         self.streamchat = Streamchat(streamchat_exe, self.workdir)
         self.sdk = Sdk(python_of(venv), self.workdir)
-        self.server: Server | None = None
 
     @property
     def model(self) -> str:
@@ -65,14 +60,7 @@ class HFServeSuite:
             "--device",
             "cpu",
         ]
-        self.server = Server("transformers serve", argv, clean_env(self.workdir, OFFLINE), self.workdir / "serve.log", self.workdir)
-        seconds = self.server.wait_ready(f"{self.root}/health", timeout=300)
-        self.record_raw_answers()
-        return f"listening on {self.root} after {seconds:.1f} s (log {self.server.log_path})"
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
+        return self.launch("transformers serve", argv, clean_env(self.workdir, OFFLINE), "serve.log", "/health", timeout=300)
 
     def record_raw_answers(self) -> None:
         requests = {

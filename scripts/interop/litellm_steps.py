@@ -16,7 +16,7 @@ from pathlib import Path
 
 from clients import Sdk, Streamchat, chat_body, clean_env, compare, messages_body, parse_json, parse_ndjson, require_exit, responses_body
 from envs import python_of
-from harness import LOOPBACK, Server, Step, StepFailed, free_port, record_exchanges
+from harness import LOOPBACK, ServedSuite, Step, StepFailed, record_exchanges
 
 MOCK_TEXT = "Hello from the LiteLLM mock: streaming works."
 MESSAGE = "Say hello"
@@ -46,17 +46,12 @@ def write_config(path: Path, port: int, master_key: str) -> None:
     path.chmod(0o600)
 
 
-class LiteLLMSuite:
+class LiteLLMSuite(ServedSuite):
     def __init__(self, venv: Path, streamchat_exe: str, workdir: Path) -> None:
-        self.venv = venv
-        self.workdir = workdir / "litellm"
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.root = f"http://{LOOPBACK}:{self.port}"
+        super().__init__(venv, workdir / "litellm")
         self.key = "sk-interop-" + secrets.token_hex(16)
         self.streamchat = Streamchat(streamchat_exe, self.workdir, self.key)
         self.sdk = Sdk(python_of(venv), self.workdir, self.key)
-        self.server: Server | None = None
 
     # -- the server ----------------------------------------------------------------------------------------
 
@@ -72,14 +67,7 @@ class LiteLLMSuite:
             }
         )
         argv = [str(self.venv / "bin" / "litellm"), "--config", str(config), "--host", LOOPBACK, "--port", str(self.port)]
-        self.server = Server("LiteLLM proxy", argv, env, self.workdir / "proxy.log", self.workdir)
-        seconds = self.server.wait_ready(f"{self.root}/health/liveliness", timeout=240)
-        self.record_raw_answers()
-        return f"listening on {self.root} after {seconds:.1f} s (log {self.server.log_path})"
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
+        return self.launch("LiteLLM proxy", argv, env, "proxy.log", "/health/liveliness", timeout=240)
 
     def record_raw_answers(self) -> None:
         """Keep the bytes the proxy sends for each kind of request, to explain any failure in the report."""

@@ -248,17 +248,18 @@ class _Load:
         from ..client.retry import RETRY_STATUSES, WS_RETRY_STATUSES, RetryPolicy
 
         policy = RetryPolicy(self.spec.retries, WS_RETRY_STATUSES if self.spec.transport == "ws" else RETRY_STATUSES)
-        for attempt in itertools.count():
+        attempt = 0
+        while True:
             try:
                 return await self._send(request, timeline)
             except (StreamchatError, OSError) as exc:
-                error = exc if isinstance(exc, StreamchatError) else ConnectFailedError(str(exc) or type(exc).__name__)
-                refused = isinstance(exc, ConnectionRefusedError | socket.gaierror)
-                if timeline.tokens or attempt >= policy.retries or not (refused or policy.retryable(error)):
+                error = exc if isinstance(exc, StreamchatError) else None  # (a refused connection is a plain OSError here)
+                again = policy.retryable(error) if error is not None else isinstance(exc, ConnectionRefusedError | socket.gaierror)
+                if timeline.tokens or attempt >= policy.retries or not again:
                     raise
                 await asyncio.sleep(policy.delay(attempt, error))
+                attempt += 1
                 timeline.sent = time.perf_counter()
-        raise AssertionError("unreachable")
 
     async def _bounded(self, request: ChatRequest, timeline: Timeline) -> bool:
         """The exchange, ended at ``end_by``; False when it was still running then."""

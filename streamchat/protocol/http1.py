@@ -211,12 +211,9 @@ class ResponseReader:
         if self._decoders:
             payload = self._decode(payload)
         if payload:
-            before = self.received
-            try:
-                self._count(len(payload))
-            except BodyTooLargeError as exc:
-                exc.body_before = payload[: self.max_body - before] if self.max_body is not None and before < self.max_body else b""
-                raise
+            kept = self._within_cap(payload)
+            if len(kept) < len(payload):
+                raise self._too_large(kept)
         return payload
 
     def feed_eof(self) -> bytes:
@@ -311,17 +308,24 @@ class ResponseReader:
         return b"".join(parts)
 
     def _within_cap(self, payload: bytes) -> bytes:
-        """As much of ``payload`` as the size cap still allows (all of it without a cap)."""
+        """As much of ``payload`` as the size cap still allows (all of it without a cap), counted."""
         if self.max_body is None:
+            self.received += len(payload)
             return payload
         room = max(self.max_body - self.received, 0)
         self.received += min(len(payload), room)
         return payload[:room]
 
+    def _too_large(self, kept: bytes = b"") -> BodyTooLargeError:
+        """The cap is crossed; ``kept``, the part of the read within it, is still the caller's."""
+        exc = BodyTooLargeError(f"response exceeded --max-response-size ({self.max_body} bytes)")
+        exc.body_before = kept
+        return exc
+
     def _count(self, size: int) -> None:
         self.received += size
         if self.max_body is not None and self.received > self.max_body:
-            raise BodyTooLargeError(f"response exceeded --max-response-size ({self.max_body} bytes)")
+            raise self._too_large()
 
 
 def encode_request(method: str, authority: str, target: str, headers: dict[str, str], body: bytes | None) -> bytes:

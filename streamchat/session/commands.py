@@ -54,7 +54,10 @@ def keeping(recorder: Any, keep: Any, *, last: bool) -> Any:
         return keep
 
     def both(reply: Any) -> None:
-        recorder.close() if last else recorder.check()
+        if last:
+            recorder.close()
+        else:
+            recorder.check()
         if keep is not None:
             keep(reply)
 
