@@ -50,6 +50,9 @@ def test_every_dialect_is_registered_once_with_a_builder():
         ("http://h:8000/v1/chat/completions", None, None),
         ("http://h:8000/api/chat/stream", None, None),
         ("http://h:8000/v1", "streamchat", None),
+        ("http://h:8000/v1", "ollama", None),  # its API lives under /api, not /v1
+        ("http://h:8000/v1", "prompt", None),
+        ("http://h:8000/v1", "query", None),
     ],
 )
 def test_base_urls(url, dialect, full):

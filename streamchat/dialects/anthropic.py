@@ -52,7 +52,6 @@ DIALECT = Dialect(
     build=build,
     demo_path="/v1/messages",
     path_endings=("/v1/messages",),
-    base_path="/messages",
     default_model=None,
     auth_scheme="x-api-key",
     headers={"anthropic-version": "2023-06-01"},

@@ -26,10 +26,9 @@ class Dialect:
     name: str
     summary: str  # one line, for help texts
     build: Callable[[ChatRequest, str, bool], HTTPRequest]  # (request, url, stream) -> what to send
-    demo_path: str  # where the built-in server speaks it
+    demo_path: str  # where the built-in server speaks it: the API's own path
     path_endings: tuple[str, ...] = ()  # a URL path ending with one of these implies the dialect
     path_pattern: str | None = None  # or matching this (anchored at the path's end)
-    base_path: str | None = None  # appended to a base URL whose path ends in /v1 (an OpenAI-style API)
     default_model: str | None = DEFAULT_MODEL  # None: ask the server (model discovery)
     auth_scheme: str = "bearer"  # how the token is sent unless --auth-scheme says otherwise
     headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request (not credentials)
@@ -40,6 +39,13 @@ class Dialect:
         if req.params and body is not None:
             body = {**body, **req.params}
         return HTTPRequest(method, url, body)
+
+    @property
+    def base_path(self) -> str | None:
+        """What a base URL whose path ends in ``/v1`` gets appended: the API's own path without its
+        ``/v1`` (``/chat/completions``, ``/messages``), for an API that lives under ``/v1`` (an
+        OpenAI-style server); None for the others."""
+        return self.demo_path.removeprefix("/v1") if self.demo_path.startswith("/v1/") else None
 
     def matches(self, path: str) -> bool:
         path = path.rstrip("/")

@@ -67,10 +67,5 @@ def build(req: ChatRequest, url: str, stream: bool = True) -> HTTPRequest:
 
 
 DIALECT = Dialect(
-    name="ollama",
-    summary="Ollama's native API (NDJSON)",
-    build=build,
-    demo_path="/api/chat",
-    path_endings=("/api/chat", "/api/generate"),
-    default_model=None,
+    "ollama", "Ollama's native API (NDJSON)", build, "/api/chat", path_endings=("/api/chat", "/api/generate"), default_model=None
 )

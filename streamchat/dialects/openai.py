@@ -39,11 +39,5 @@ def build(req: ChatRequest, url: str, stream: bool = True) -> HTTPRequest:
 
 
 DIALECT = Dialect(
-    name="openai",
-    summary="OpenAI chat completions chunks",
-    build=build,
-    demo_path="/v1/chat/completions",
-    path_endings=("/chat/completions",),
-    base_path="/chat/completions",
-    default_model=None,
+    "openai", "OpenAI chat completions chunks", build, "/v1/chat/completions", path_endings=("/chat/completions",), default_model=None
 )

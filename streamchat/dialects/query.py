@@ -20,9 +20,4 @@ def build(req: ChatRequest, url: str, stream: bool = True) -> HTTPRequest:
     return HTTPRequest("GET", with_message(url, req.message), None)
 
 
-DIALECT = Dialect(
-    name="query",
-    summary="GET ?message=..., JSON or plain-text data",
-    build=build,
-    demo_path="/api/v1/chat/stream",
-)
+DIALECT = Dialect("query", "GET ?message=..., JSON or plain-text data", build, "/api/v1/chat/stream")

@@ -28,12 +28,4 @@ def build(req: ChatRequest, url: str, stream: bool = True) -> HTTPRequest:
     return HTTPRequest("POST", url, body)
 
 
-DIALECT = Dialect(
-    name="responses",
-    summary="OpenAI Responses API events",
-    build=build,
-    demo_path="/v1/responses",
-    path_endings=("/v1/responses",),
-    base_path="/responses",
-    default_model=None,
-)
+DIALECT = Dialect("responses", "OpenAI Responses API events", build, "/v1/responses", path_endings=("/v1/responses",), default_model=None)

@@ -31,9 +31,4 @@ def build(req: ChatRequest, url: str, stream: bool = True) -> HTTPRequest:
     return HTTPRequest("POST", url, body(req))
 
 
-DIALECT = Dialect(
-    name="streamchat",
-    summary="named SSE events (content, reasoning, tps, usage, done, error)",
-    build=build,
-    demo_path="/api/chat/stream",
-)
+DIALECT = Dialect("streamchat", "named SSE events (content, reasoning, tps, usage, done, error)", build, "/api/chat/stream")
