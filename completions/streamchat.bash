@@ -20,8 +20,8 @@ _streamchat() {
         "bench|--url") COMPREPLY=(); return ;;
         "bench|--profile") local IFS=$'\n'; compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -W "$(streamchat config --profiles 2>/dev/null)" -- "$cur")); return ;;
         "bench|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic responses ollama" -- "$cur")); return ;;
-        "bench|--transport") COMPREPLY=($(compgen -W "sse ws socketio" -- "$cur")); return ;;
         "bench|--auth-scheme") COMPREPLY=($(compgen -W "bearer x-api-key none" -- "$cur")); return ;;
+        "bench|--transport") COMPREPLY=($(compgen -W "sse ws socketio" -- "$cur")); return ;;
         "bench|--token") COMPREPLY=(); return ;;
         "bench|--token-file") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|-H"|"bench|--header") COMPREPLY=(); return ;;
@@ -31,6 +31,7 @@ _streamchat() {
         "bench|--max-response-size") COMPREPLY=(); return ;;
         "bench|--max-message-size") COMPREPLY=(); return ;;
         "bench|--cacert") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "bench|-p"|"bench|--param") COMPREPLY=(); return ;;
         "bench|-m"|"bench|--model") COMPREPLY=(); return ;;
         "bench|--provider") COMPREPLY=(); return ;;
         "bench|--max-tokens") COMPREPLY=(); return ;;
@@ -42,7 +43,6 @@ _streamchat() {
         "bench|--system-file") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|-i"|"bench|--image") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "bench|--max-image-size") COMPREPLY=(); return ;;
-        "bench|-p"|"bench|--param") COMPREPLY=(); return ;;
         "bench|--requests") COMPREPLY=(); return ;;
         "bench|--concurrency") COMPREPLY=(); return ;;
         "bench|--workers") COMPREPLY=(); return ;;
@@ -127,6 +127,7 @@ _streamchat() {
         "config|--profile") local IFS=$'\n'; compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -W "$(streamchat config --profiles 2>/dev/null)" -- "$cur")); return ;;
         "config|-o"|"config|--output") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         "models|--url") COMPREPLY=(); return ;;
+        "models|--profile") local IFS=$'\n'; compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -W "$(streamchat config --profiles 2>/dev/null)" -- "$cur")); return ;;
         "models|--dialect") COMPREPLY=($(compgen -W "streamchat openai prompt query anthropic responses ollama" -- "$cur")); return ;;
         "models|--token") COMPREPLY=(); return ;;
         "models|--token-file") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -136,7 +137,6 @@ _streamchat() {
         "models|--retries") COMPREPLY=(); return ;;
         "models|--cacert") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "models|-o"|"models|--output") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
-        "models|--profile") local IFS=$'\n'; compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -W "$(streamchat config --profiles 2>/dev/null)" -- "$cur")); return ;;
         "serve|--host") COMPREPLY=(); return ;;
         "serve|--port") COMPREPLY=(); return ;;
         "serve|--ttft-ms") COMPREPLY=(); return ;;
@@ -187,14 +187,14 @@ _streamchat() {
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "--version -h --help bench camera chat completion config models serve ws-chat" -- "$cur")) ;;
-        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --transport --auth-scheme --token --token-file -H --header --connect-timeout --read-timeout --retries --max-response-size --max-message-size --insecure --cacert --get -m --model --provider --max-tokens --temperature --top-p --frequency-penalty --presence-penalty -s --system --system-file -i --image --max-image-size -p --param --requests --concurrency --workers --ray --rate --arrival --duration --grace --warmup --sweep --prompt --prompts --prompt-tokens --output-tokens --tokenizer --ignore-stdin --slo --max-error-rate -o --output --records -q --quiet --server-ttft-ms --server-itl-ms --server-tokens --server-workers -h --help compare report" -- "$cur")) ;;
+        "bench") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --transport --token --token-file -H --header --connect-timeout --read-timeout --retries --max-response-size --max-message-size --insecure --cacert -p --param -m --model --provider --max-tokens --temperature --top-p --frequency-penalty --presence-penalty -s --system --system-file -i --image --max-image-size --requests --concurrency --workers --ray --rate --arrival --duration --grace --warmup --sweep --prompt --prompts --prompt-tokens --output-tokens --tokenizer --ignore-stdin --slo --max-error-rate -o --output --records -q --quiet --server-ttft-ms --server-itl-ms --server-tokens --server-workers -h --help compare report" -- "$cur")) ;;
         "bench compare") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--threshold -h --help" -- "$cur")); else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "bench report") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-o --output --title -q --quiet -h --help" -- "$cur")); else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "camera") COMPREPLY=($(compgen -W "--url --token --token-file -H --header -o --output --frames --duration --min-confidence --class --save-dir --annotate --include-frame --forward --strict --retries --connect-timeout --read-timeout --ping-interval --max-message-size --insecure --cacert -q --quiet -h --help" -- "$cur")) ;;
         "chat") COMPREPLY=($(compgen -W "--url --profile --dialect --get --auth-scheme --token --token-file -H --header -p --param -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-image-size --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-response-size --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --ignore-stdin --no-reasoning -t --timestamps --color --sync-ws --fallback-url --transport --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace --chat-id -h --help" -- "$cur")) ;;
         "completion") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-h --help" -- "$cur")); else COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); fi ;;
         "config") COMPREPLY=($(compgen -W "--profile -o --output --profiles -h --help" -- "$cur")) ;;
-        "models") COMPREPLY=($(compgen -W "--url --dialect --token --token-file -H --header --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --profile -h --help" -- "$cur")) ;;
+        "models") COMPREPLY=($(compgen -W "--url --profile --dialect --token --token-file -H --header --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet -h --help" -- "$cur")) ;;
         "serve") COMPREPLY=($(compgen -W "--host --port --ttft-ms --itl-ms --tokens-per-second --reply-tokens --seed --reasoning --token --access-log --fps --width --height --workers --max-body --limit-concurrency -h --help" -- "$cur")) ;;
         "ws-chat") COMPREPLY=($(compgen -W "--url --profile --token --token-file -H --header -p --param -m --model --provider -s --system --system-file --history -C --conversation -i --image --max-image-size --max-tokens --temperature --top-p --frequency-penalty --presence-penalty --max-message-size --ping-interval --connect-timeout --read-timeout --retries --insecure --cacert -o --output -q --quiet --ignore-stdin --no-reasoning -t --timestamps --color --expect --max-ttft --min-tps --fail-on-empty --record --replay --replay-pace -h --help" -- "$cur")) ;;
     esac

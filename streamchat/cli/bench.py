@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
 from . import app
 from . import options as o
 from .helpformat import GroupedCommand, GroupedGroup
+from .signature import p, takes
 
 bench_app = typer.Typer(
     help="Load-test a streaming chat endpoint and report latency and throughput.",
@@ -36,189 +37,131 @@ ARRIVALS = ("poisson", "constant")
 SERVER = "Built-in server (no --url)"
 
 
+TRANSPORT = Annotated[
+    Literal[BENCH_TRANSPORTS],  # type: ignore[valid-type]
+    o.option(
+        "--transport",
+        o.one_of(BENCH_TRANSPORTS),
+        "sse, ws (one WebSocket a request), or socketio (Open WebUI's channel; --url is its base URL).",
+        o.CONN,
+    ),
+]
+
+
 @bench_app.callback(invoke_without_command=True, epilog=EXAMPLES)
+@takes(
+    *o.WHERE,
+    *o.DIALECT,
+    p("transport", TRANSPORT, "sse"),
+    *o.CREDENTIALS,
+    *o.timeouts(connect=10.0, retries=0),
+    p("max_response_size", o.MaxResponseSize, "10MB"),
+    p("max_message_size", o.MaxMessageSize, "50MB"),
+    *o.TLS,
+    *o.MODEL,
+    *o.SAMPLING,
+    *o.SYSTEM_PROMPT,
+    *o.IMAGES,
+)
 def bench(
     ctx: typer.Context,
-    url: o.Url = None,
-    profile: o.Profile = None,
-    dialect: o.Dialect = None,
-    transport: Annotated[
-        Literal[BENCH_TRANSPORTS],  # type: ignore[valid-type]
-        typer.Option(
-            "--transport",
-            metavar=o.one_of(BENCH_TRANSPORTS),
-            help="sse, ws (one WebSocket a request), or socketio (Open WebUI's channel; --url is its base URL).",
-            rich_help_panel=o.CONN,
-        ),
-    ] = "sse",
-    auth_scheme: o.AuthScheme = None,
-    token: o.Token = None,
-    token_file: o.TokenFile = None,
-    header: o.Header = None,
-    connect_timeout: o.ConnectTimeout = 10.0,
-    read_timeout: o.ReadTimeout = 60.0,
-    retries: o.Retries = 0,
-    max_response_size: o.MaxResponseSize = "10MB",
-    max_message_size: o.MaxMessageSize = "50MB",
-    insecure: o.Insecure = False,
-    cacert: o.CACert = None,
-    get: o.Get = False,
-    model: o.Model = None,
-    provider: o.Provider = None,
-    max_tokens: o.MaxTokens = None,
-    temperature: o.Temperature = None,
-    top_p: o.TopP = None,
-    frequency_penalty: o.FrequencyPenalty = None,
-    presence_penalty: o.PresencePenalty = None,
-    system: o.System = None,
-    system_file: o.SystemFile = None,
-    image: o.Image = None,
-    max_image_size: o.MaxImageSize = "20MB",
-    param: o.Param = None,
     requests: Annotated[
-        Optional[int],
-        typer.Option(
-            "--requests", min=1, metavar="N", help="Measured requests [default: 100; no count with --duration].", rich_help_panel=o.LOAD
-        ),
+        Optional[int], o.option("--requests", "N", "Measured requests [default: 100; no count with --duration].", o.LOAD, min=1)
     ] = None,
     concurrency: Annotated[
         Optional[int],
-        typer.Option(
+        o.option(
             "--concurrency",
+            "N",
+            "Requests in flight at most [default: 8; no cap with --rate; --sweep tries up to 256 lanes].",
+            o.LOAD,
             min=1,
-            metavar="N",
-            help="Requests in flight at most [default: 8; no cap with --rate; --sweep tries up to 256 lanes].",
-            rich_help_panel=o.LOAD,
         ),
     ] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers", min=1, max=256, metavar="N", help="Processes sharing the load; records merge exactly.", rich_help_panel=o.LOAD
-        ),
-    ] = 1,
+    workers: Annotated[int, o.option("--workers", "N", "Processes sharing the load; records merge exactly.", o.LOAD, min=1, max=256)] = 1,
     ray: Annotated[
         Optional[str],
-        typer.Option(
+        o.option(
             "--ray",
-            metavar="local|auto|ADDRESS",
-            help="Run the workers as Ray actors: local (a Ray instance for this run), auto (this host's cluster) or an address; "
-            "--workers = actors [default: one a CPU]. Needs streamchat[ray].",
-            rich_help_panel=o.LOAD,
+            "local|auto|ADDRESS",
+            (
+                "Run the workers as Ray actors: local (a Ray instance for this run), auto (this host's cluster) or an address; "
+                "--workers = actors [default: one a CPU]. Needs streamchat[ray]."
+            ),
+            o.LOAD,
         ),
     ] = None,
     rate: Annotated[
-        Optional[float],
-        typer.Option(
-            "--rate", min=0.001, metavar="N", help="Send N requests a second (open loop) instead of back to back.", rich_help_panel=o.LOAD
-        ),
+        Optional[float], o.option("--rate", "N", "Send N requests a second (open loop) instead of back to back.", o.LOAD, min=0.001)
     ] = None,
     arrival: Annotated[
         Literal[ARRIVALS],  # type: ignore[valid-type]
-        typer.Option("--arrival", metavar=o.one_of(ARRIVALS), help="Arrivals for --rate.", rich_help_panel=o.LOAD),
+        o.option("--arrival", o.one_of(ARRIVALS), "Arrivals for --rate.", o.LOAD),
     ] = "poisson",
     duration: Annotated[
         Optional[float],
-        typer.Option(
-            "--duration",
-            min=0.001,
-            metavar="SECONDS",
-            help="Stop sending after this many seconds; end what still runs --grace seconds later.",
-            rich_help_panel=o.LOAD,
+        o.option(
+            "--duration", "SECONDS", "Stop sending after this many seconds; end what still runs --grace seconds later.", o.LOAD, min=0.001
         ),
     ] = None,
     grace: Annotated[
-        float,
-        typer.Option(
-            "--grace",
-            min=0,
-            metavar="SECONDS",
-            help="Seconds after --duration before running requests are ended (incomplete).",
-            rich_help_panel=o.LOAD,
-        ),
+        float, o.option("--grace", "SECONDS", "Seconds after --duration before running requests are ended (incomplete).", o.LOAD, min=0)
     ] = 30.0,
-    warmup: Annotated[
-        int, typer.Option("--warmup", min=0, metavar="N", help="Requests sent first and not counted.", rich_help_panel=o.LOAD)
-    ] = 0,
+    warmup: Annotated[int, o.option("--warmup", "N", "Requests sent first and not counted.", o.LOAD, min=0)] = 0,
     sweep: Annotated[
         Optional[int],
-        typer.Option(
+        o.option(
             "--sweep",
+            "N",
+            "Find the saturation rate, then run N rates up to it; report the best meeting every --slo.",
+            o.LOAD,
             min=1,
             max=100,
-            metavar="N",
-            help="Find the saturation rate, then run N rates up to it; report the best meeting every --slo.",
-            rich_help_panel=o.LOAD,
         ),
     ] = None,
-    prompt: Annotated[
-        Optional[list[str]], typer.Option("--prompt", metavar="TEXT", help="A prompt (repeatable).", rich_help_panel=o.IN)
-    ] = None,
-    prompts: Annotated[
-        Optional[str], typer.Option("--prompts", metavar="PATH", help="Prompts file: text lines or JSONL requests.", rich_help_panel=o.IN)
-    ] = None,
+    prompt: Annotated[Optional[list[str]], o.option("--prompt", "TEXT", "A prompt (repeatable).", o.IN)] = None,
+    prompts: Annotated[Optional[str], o.option("--prompts", "PATH", "Prompts file: text lines or JSONL requests.", o.IN)] = None,
     prompt_tokens: Annotated[
-        Optional[int],
-        typer.Option("--prompt-tokens", min=1, metavar="N", help="Synthetic prompts of N tokens (see --tokenizer).", rich_help_panel=o.IN),
+        Optional[int], o.option("--prompt-tokens", "N", "Synthetic prompts of N tokens (see --tokenizer).", o.IN, min=1)
     ] = None,
     output_tokens: Annotated[
-        Optional[int],
-        typer.Option(
-            "--output-tokens", min=1, metavar="N", help="Ask for N tokens: max_tokens (and ignore_eos for openai).", rich_help_panel=o.IN
-        ),
+        Optional[int], o.option("--output-tokens", "N", "Ask for N tokens: max_tokens (and ignore_eos for openai).", o.IN, min=1)
     ] = None,
     tokenizer: Annotated[
         Optional[str],
-        typer.Option(
-            "--tokenizer",
-            metavar="DIR",
-            help="Local Hugging Face tokenizer directory for --prompt-tokens [default: ~4 characters a token].",
-            rich_help_panel=o.IN,
+        o.option(
+            "--tokenizer", "DIR", "Local Hugging Face tokenizer directory for --prompt-tokens [default: ~4 characters a token].", o.IN
         ),
     ] = None,
     ignore_stdin: o.IgnoreStdin = False,
     slo: Annotated[
         Optional[list[str]],
-        typer.Option(
-            "--slo",
-            metavar="RULE",
-            help="Threshold METRIC<=VALUE or METRIC>=VALUE, e.g. 'ttft_p95<=500' (ms), 'output_tps>=100' (repeatable).",
-            rich_help_panel=o.CHECK,
+        o.option(
+            "--slo", "RULE", "Threshold METRIC<=VALUE or METRIC>=VALUE, e.g. 'ttft_p95<=500' (ms), 'output_tps>=100' (repeatable).", o.CHECK
         ),
     ] = None,
     max_error_rate: Annotated[
-        float,
-        typer.Option(
-            "--max-error-rate", min=0, max=100, metavar="PERCENT", help="Percent of requests that may fail.", rich_help_panel=o.CHECK
-        ),
+        float, o.option("--max-error-rate", "PERCENT", "Percent of requests that may fail.", o.CHECK, min=0, max=100)
     ] = 0.0,
     output: Annotated[
         Literal[BENCH_OUTPUTS],  # type: ignore[valid-type]
-        typer.Option(
-            "-o",
-            "--output",
-            metavar=o.one_of(BENCH_OUTPUTS),
-            help="text (table on stderr), json (summary with every record), ndjson (records, then the summary).",
-            rich_help_panel=o.OUT,
+        o.option(
+            "-o --output",
+            o.one_of(BENCH_OUTPUTS),
+            "text (table on stderr), json (summary with every record), ndjson (records, then the summary).",
+            o.OUT,
         ),
     ] = "text",
-    records: Annotated[
-        Optional[str], typer.Option("--records", metavar="PATH", help="Write per-request records (NDJSON) here.", rich_help_panel=o.OUT)
-    ] = None,
+    records: Annotated[Optional[str], o.option("--records", "PATH", "Write per-request records (NDJSON) here.", o.OUT)] = None,
     quiet: o.Quiet = False,
-    server_ttft_ms: Annotated[
-        float, typer.Option("--server-ttft-ms", min=0, metavar="MS", help="Configured TTFT.", rich_help_panel=SERVER)
-    ] = 50.0,
-    server_itl_ms: Annotated[
-        float, typer.Option("--server-itl-ms", min=0, metavar="MS", help="Configured ITL.", rich_help_panel=SERVER)
-    ] = 10.0,
-    server_tokens: Annotated[int, typer.Option("--server-tokens", min=1, metavar="N", help="Tokens a reply.", rich_help_panel=SERVER)] = 64,
-    server_workers: Annotated[
-        int, typer.Option("--server-workers", min=1, max=64, metavar="N", help="Its processes (serve --workers).", rich_help_panel=SERVER)
-    ] = 2,
+    server_ttft_ms: Annotated[float, o.option("--server-ttft-ms", "MS", "Configured TTFT.", SERVER, min=0)] = 50.0,
+    server_itl_ms: Annotated[float, o.option("--server-itl-ms", "MS", "Configured ITL.", SERVER, min=0)] = 10.0,
+    server_tokens: Annotated[int, o.option("--server-tokens", "N", "Tokens a reply.", SERVER, min=1)] = 64,
+    server_workers: Annotated[int, o.option("--server-workers", "N", "Its processes (serve --workers).", SERVER, min=1, max=64)] = 2,
+    **options: Any,
 ) -> int:
     """Load-test a streaming chat endpoint and report latency and throughput."""
-    values = {k: v for k, v in locals().items() if k != "ctx"}
+    values = {**{k: v for k, v in locals().items() if k not in ("ctx", "options")}, **options}
     if ctx.invoked_subcommand is not None:
         return 0
     from ..bench.command import BenchArgs, run_bench

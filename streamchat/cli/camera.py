@@ -35,56 +35,22 @@ def camera(
     header: o.Header = None,
     output: Annotated[
         Literal[CAMERA_OUTPUTS],  # type: ignore[valid-type],
-        typer.Option(
-            "-o",
-            "--output",
-            metavar=o.one_of(CAMERA_OUTPUTS),
-            help="ndjson (a line a frame), mjpeg (raw JPEGs for ffmpeg) or text.",
-            rich_help_panel=o.OUT,
-        ),
+        o.option("-o --output", o.one_of(CAMERA_OUTPUTS), "ndjson (a line a frame), mjpeg (raw JPEGs for ffmpeg) or text.", o.OUT),
     ] = "ndjson",
-    frames: Annotated[
-        Optional[int], typer.Option("--frames", min=1, metavar="N", help="Stop after N good frames.", rich_help_panel=FRAMES)
-    ] = None,
-    duration: Annotated[
-        Optional[float],
-        typer.Option("--duration", min=0.001, metavar="SECONDS", help="Stop after this many seconds.", rich_help_panel=FRAMES),
-    ] = None,
+    frames: Annotated[Optional[int], o.option("--frames", "N", "Stop after N good frames.", FRAMES, min=1)] = None,
+    duration: Annotated[Optional[float], o.option("--duration", "SECONDS", "Stop after this many seconds.", FRAMES, min=0.001)] = None,
     min_confidence: Annotated[
-        Optional[float],
-        typer.Option(
-            "--min-confidence",
-            min=0.0,
-            max=1.0,
-            metavar="NUMBER",
-            help="Keep detections with at least this confidence.",
-            rich_help_panel=FRAMES,
-        ),
+        Optional[float], o.option("--min-confidence", "NUMBER", "Keep detections with at least this confidence.", FRAMES, min=0.0, max=1.0)
     ] = None,
-    class_: Annotated[
-        Optional[list[str]],
-        typer.Option("--class", metavar="NAME", help="Keep detections of this class (repeatable).", rich_help_panel=FRAMES),
-    ] = None,
-    save_dir: Annotated[
-        Optional[str], typer.Option("--save-dir", metavar="DIR", help="Write each frame as a JPEG file there.", rich_help_panel=o.OUT)
-    ] = None,
-    annotate: Annotated[
-        bool, typer.Option("--annotate", help="Draw the detection boxes and labels on saved frames.", rich_help_panel=o.OUT)
-    ] = False,
-    include_frame: Annotated[
-        bool, typer.Option("--include-frame", help='Add the base64 "frame" to NDJSON lines.', rich_help_panel=o.OUT)
-    ] = False,
+    class_: Annotated[Optional[list[str]], o.option("--class", "NAME", "Keep detections of this class (repeatable).", FRAMES)] = None,
+    save_dir: Annotated[Optional[str], o.option("--save-dir", "DIR", "Write each frame as a JPEG file there.", o.OUT)] = None,
+    annotate: Annotated[bool, o.flag("--annotate", "Draw the detection boxes and labels on saved frames.", o.OUT)] = False,
+    include_frame: Annotated[bool, o.flag("--include-frame", 'Add the base64 "frame" to NDJSON lines.', o.OUT)] = False,
     forward: Annotated[
-        Optional[str],
-        typer.Option(
-            "--forward", metavar="URL", help="POST each frame to this backend URL (never stalls the stream).", rich_help_panel=o.OUT
-        ),
+        Optional[str], o.option("--forward", "URL", "POST each frame to this backend URL (never stalls the stream).", o.OUT)
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="A bad frame ends the run (status 7).", rich_help_panel=FRAMES)] = False,
-    retries: Annotated[
-        int,
-        typer.Option("--retries", min=0, metavar="N", help="Reconnects in a row after a drop (backoff 1 s·2ⁿ).", rich_help_panel=o.CONN),
-    ] = 5,
+    strict: Annotated[bool, o.flag("--strict", "A bad frame ends the run (status 7).", FRAMES)] = False,
+    retries: Annotated[int, o.option("--retries", "N", "Reconnects in a row after a drop (backoff 1 s·2ⁿ).", o.CONN, min=0)] = 5,
     connect_timeout: o.ConnectTimeout = 10.0,
     read_timeout: o.ReadTimeout = 60.0,
     ping_interval: o.PingInterval = 30.0,

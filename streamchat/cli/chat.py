@@ -33,35 +33,17 @@ MESSAGE = p(
 )
 SYNC_WS = Annotated[
     Optional[str],
-    typer.Option(
-        "--sync-ws",
-        metavar="URL",
-        help="Also sync over this control WebSocket (hybrid mode): typing, the user and assistant messages.",
-        rich_help_panel=o.CONN,
-    ),
+    o.option("--sync-ws", "URL", "Also sync over this control WebSocket (hybrid mode): typing, the user and assistant messages.", o.CONN),
 ]
 FALLBACK_URL = Annotated[
     Optional[str],
-    typer.Option(
-        "--fallback-url",
-        metavar="URL",
-        help="If streaming fails before any content, ask this OpenAI-compatible URL once, non-streaming.",
-        rich_help_panel=o.CONN,
-    ),
+    o.option("--fallback-url", "URL", "If streaming fails before any content, ask this OpenAI-compatible URL once, non-streaming.", o.CONN),
 ]
 TRANSPORT = Annotated[
     Literal["sse", "socketio"],
-    typer.Option(
-        "--transport",
-        metavar="sse|socketio",
-        help="sse, or socketio for Open WebUI's channel (--url is then Open WebUI's base URL).",
-        rich_help_panel=o.CONN,
-    ),
+    o.option("--transport", "sse|socketio", "sse, or socketio for Open WebUI's channel (--url is then Open WebUI's base URL).", o.CONN),
 ]
-CHAT_ID = Annotated[
-    Optional[str],
-    typer.Option("--chat-id", metavar="ID", help="socketio: the chat to post into [default: temporary:SOCKET_ID].", rich_help_panel=o.CONN),
-]
+CHAT_ID = Annotated[Optional[str], o.option("--chat-id", "ID", "socketio: the chat to post into [default: temporary:SOCKET_ID].", o.CONN)]
 
 
 @app.command(cls=GroupedCommand, epilog=EXAMPLES)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-import typer
+from typing import Annotated, Any, Literal
 
 from . import app
 from . import options as o
 from .helpformat import GroupedCommand
+from .signature import p, takes
 
 EXAMPLES = """
 Examples:
@@ -22,27 +21,18 @@ MODELS_OUTPUTS = ("text", "json")
 
 
 @app.command(cls=GroupedCommand, epilog=EXAMPLES)
+@takes(*o.WHERE, p("dialect", o.Dialect), *o.CREDENTIALS, *o.timeouts(connect=30.0), *o.TLS)
 def models(
-    url: o.Url = None,
-    dialect: o.Dialect = None,
-    token: o.Token = None,
-    token_file: o.TokenFile = None,
-    header: o.Header = None,
-    connect_timeout: o.ConnectTimeout = 30.0,
-    read_timeout: o.ReadTimeout = 60.0,
-    retries: o.Retries = 3,
-    insecure: o.Insecure = False,
-    cacert: o.CACert = None,
     output: Annotated[
         Literal[MODELS_OUTPUTS],  # type: ignore[valid-type]
-        typer.Option("-o", "--output", metavar=o.one_of(MODELS_OUTPUTS), help="text (one id a line) or json.", rich_help_panel=o.OUT),
+        o.option("-o --output", o.one_of(MODELS_OUTPUTS), "text (one id a line) or json.", o.OUT),
     ] = "text",
     quiet: o.Quiet = False,
-    profile: o.Profile = None,
+    **options: Any,
 ) -> int:
     """List the models a server offers (OpenAI /v1/models, Ollama /api/tags)."""
     from ..env import Environment
     from ..session.commands import models as list_models
     from ..session.settings import ChatArgs
 
-    return list_models(ChatArgs.from_locals(locals()), Environment(), output)
+    return list_models(ChatArgs.from_locals({**options, "output": output, "quiet": quiet}), Environment(), output)

@@ -1,5 +1,8 @@
 """Options shared by chat, ws-chat, bench and models, declared once, with their help panels and placeholders.
 
+Each is one ``option(...)`` (or ``flag(...)``) call: names, placeholder, help, panel. The groups at the end
+(``WHERE``, ``CREDENTIALS``, ``SAMPLING``...) are what a command's ``@takes(...)`` lists.
+
 Every option that takes a value names it with a conventional placeholder (``URL``, ``TEXT``, ``PATH``,
 ``N``, ``SECONDS``, ``SIZE``, ``MS``; choices as ``a|b|c``): the help pages, the man pages and the
 completion scripts all read that one ``metavar``. A placeholder with ``PATH`` or ``DIR`` in it completes
@@ -9,7 +12,7 @@ file names. Only typer and the standard library here: ``streamchat --help`` must
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
@@ -29,6 +32,17 @@ COLOR_MODES = ("auto", "always", "never")
 AUTH_SCHEMES = ("bearer", "x-api-key", "none")
 REPLAY_PACES = ("original", "instant")
 SHELLS = ("bash", "zsh", "fish")  # streamchat completion SHELL
+
+
+def option(names: str, metavar: str, help: str, panel: str, **settings: Any) -> Any:
+    """An option that takes a value, in one line: its names as the help shows them (``"-o --output"``),
+    its placeholder, its help and its help panel; ``settings`` are click's own (``min``, ``envvar``...)."""
+    return typer.Option(*names.split(), metavar=metavar, help=help, rich_help_panel=panel, **settings)
+
+
+def flag(names: str, help: str, panel: str, **settings: Any) -> Any:
+    """An on/off option (no placeholder), in one line, as ``option`` gives one that takes a value."""
+    return typer.Option(*names.split(), help=help, rich_help_panel=panel, **settings)
 
 
 def one_of(choices: tuple[str, ...]) -> str:
@@ -58,223 +72,112 @@ def _apply_profile(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
 
 Profile = Annotated[
     Optional[str],
-    typer.Option(
+    option(
         "--profile",
+        "NAME",
+        "Settings from [profiles.NAME] in $XDG_CONFIG_HOME/streamchat/config.toml (see: streamchat config).",
+        CONN,
         envvar="STREAMCHAT_PROFILE",
         is_eager=True,
         callback=_apply_profile,
-        metavar="NAME",
-        help="Settings from [profiles.NAME] in $XDG_CONFIG_HOME/streamchat/config.toml (see: streamchat config).",
-        rich_help_panel=CONN,
     ),
 ]
-Url = Annotated[
-    Optional[str],
-    typer.Option(
-        "--url", envvar="STREAMCHAT_URL", metavar="URL", help="Endpoint URL; none = the built-in demo server.", rich_help_panel=CONN
-    ),
-]
+Url = Annotated[Optional[str], option("--url", "URL", "Endpoint URL; none = the built-in demo server.", CONN, envvar="STREAMCHAT_URL")]
 Dialect = Annotated[
     Optional[Literal[DIALECT_NAMES]],  # type: ignore[valid-type]
-    typer.Option(
-        "--dialect",
-        envvar="STREAMCHAT_DIALECT",
-        metavar=one_of(DIALECT_NAMES),
-        help="Request shape; inferred from the URL path.",
-        rich_help_panel=CONN,
-    ),
+    option("--dialect", one_of(DIALECT_NAMES), "Request shape; inferred from the URL path.", CONN, envvar="STREAMCHAT_DIALECT"),
 ]
-Get = Annotated[bool, typer.Option("--get", help="Same as --dialect query: GET with ?message=.", rich_help_panel=CONN)]
+Get = Annotated[bool, flag("--get", "Same as --dialect query: GET with ?message=.", CONN)]
 AuthScheme = Annotated[
     Optional[Literal[AUTH_SCHEMES]],  # type: ignore[valid-type]
-    typer.Option(
-        "--auth-scheme",
-        metavar=one_of(AUTH_SCHEMES),
-        help="How the token is sent [default: bearer; x-api-key for anthropic].",
-        rich_help_panel=CONN,
-    ),
+    option("--auth-scheme", one_of(AUTH_SCHEMES), "How the token is sent [default: bearer; x-api-key for anthropic].", CONN),
 ]
 Token = Annotated[
-    Optional[str],
-    typer.Option(
-        "--token",
-        metavar="TOKEN",
-        help="Bearer token (prefer STREAMCHAT_TOKEN or --token-file: argv is visible in ps).",
-        rich_help_panel=CONN,
-    ),
+    Optional[str], option("--token", "TOKEN", "Bearer token (prefer STREAMCHAT_TOKEN or --token-file: argv is visible in ps).", CONN)
 ]
-TokenFile = Annotated[
-    Optional[str], typer.Option("--token-file", metavar="PATH", help="Read the token from a file; - = stdin.", rich_help_panel=CONN)
-]
-Header = Annotated[
-    Optional[list[str]],
-    typer.Option("-H", "--header", metavar="HEADER", help="Extra request header 'Name: value' (repeatable).", rich_help_panel=CONN),
-]
+TokenFile = Annotated[Optional[str], option("--token-file", "PATH", "Read the token from a file; - = stdin.", CONN)]
+Header = Annotated[Optional[list[str]], option("-H --header", "HEADER", "Extra request header 'Name: value' (repeatable).", CONN)]
 Param = Annotated[
     Optional[list[str]],
-    typer.Option(
-        "-p",
-        "--param",
-        metavar="KEY=VALUE",
-        help="Body field: VALUE is JSON if it parses, else text; KEY=@FILE reads JSON from a file; replaces a built field (repeatable).",
-        rich_help_panel=REQ,
+    option(
+        "-p --param",
+        "KEY=VALUE",
+        "Body field: VALUE is JSON if it parses, else text; KEY=@FILE reads JSON from a file; replaces a built field (repeatable).",
+        REQ,
     ),
 ]
 Model = Annotated[
     Optional[str],
-    typer.Option(
-        "-m",
-        "--model",
+    option(
+        "-m --model",
+        "MODEL",
+        "Model id [default: deepseek/deepseek-chat for streamchat, prompt and query; an OpenAI-style server's first listed model].",
+        REQ,
         envvar="STREAMCHAT_MODEL",
-        metavar="MODEL",
-        help="Model id [default: deepseek/deepseek-chat for streamchat, prompt and query; an OpenAI-style server's first listed model].",
-        rich_help_panel=REQ,
     ),
 ]
 Provider = Annotated[
     Optional[str],
-    typer.Option(
-        "--provider",
-        envvar="STREAMCHAT_PROVIDER",
-        metavar="SLUG",
-        help="provider_slug [default: the model's prefix before '/'].",
-        rich_help_panel=REQ,
-    ),
+    option("--provider", "SLUG", "provider_slug [default: the model's prefix before '/'].", REQ, envvar="STREAMCHAT_PROVIDER"),
 ]
-System = Annotated[Optional[str], typer.Option("-s", "--system", metavar="TEXT", help="System prompt.", rich_help_panel=REQ)]
-SystemFile = Annotated[
-    Optional[str], typer.Option("--system-file", metavar="PATH", help="Read the system prompt from a file.", rich_help_panel=REQ)
-]
-History = Annotated[
-    Optional[str], typer.Option("--history", metavar="PATH", help="Prior messages: JSON array or NDJSON; - = stdin.", rich_help_panel=IN)
-]
+System = Annotated[Optional[str], option("-s --system", "TEXT", "System prompt.", REQ)]
+SystemFile = Annotated[Optional[str], option("--system-file", "PATH", "Read the system prompt from a file.", REQ)]
+History = Annotated[Optional[str], option("--history", "PATH", "Prior messages: JSON array or NDJSON; - = stdin.", IN)]
 Conversation = Annotated[
-    Optional[str],
-    typer.Option(
-        "-C", "--conversation", metavar="PATH", help="Conversation file: read prior turns, append this turn on success.", rich_help_panel=IN
-    ),
+    Optional[str], option("-C --conversation", "PATH", "Conversation file: read prior turns, append this turn on success.", IN)
 ]
 Image = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "-i",
-        "--image",
-        metavar="PATH|URL",
-        help="Image: a file, - (stdin), an http(s) URL or a data: URI (repeatable).",
-        rich_help_panel=IN,
-    ),
+    Optional[list[str]], option("-i --image", "PATH|URL", "Image: a file, - (stdin), an http(s) URL or a data: URI (repeatable).", IN)
 ]
-MaxImageSize = Annotated[
-    str, typer.Option("--max-image-size", metavar="SIZE", help="Cap on each -i image file (bytes, KB, MB, GB).", rich_help_panel=IN)
-]
-MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", min=1, metavar="N", help="max_tokens.", rich_help_panel=REQ)]
-Temperature = Annotated[
-    Optional[float], typer.Option("--temperature", min=0.0, max=2.0, metavar="NUMBER", help="Sampling temperature.", rich_help_panel=REQ)
-]
-TopP = Annotated[
-    Optional[float], typer.Option("--top-p", min=0.0, max=1.0, metavar="NUMBER", help="Nucleus sampling.", rich_help_panel=REQ)
-]
-FrequencyPenalty = Annotated[
-    Optional[float],
-    typer.Option("--frequency-penalty", min=-2.0, max=2.0, metavar="NUMBER", help="frequency_penalty.", rich_help_panel=REQ),
-]
-PresencePenalty = Annotated[
-    Optional[float], typer.Option("--presence-penalty", min=-2.0, max=2.0, metavar="NUMBER", help="presence_penalty.", rich_help_panel=REQ)
-]
-MaxResponseSize = Annotated[
-    str, typer.Option("--max-response-size", metavar="SIZE", help="Cap on the response body (bytes, KB, MB, GB).", rich_help_panel=CONN)
-]
-MaxMessageSize = Annotated[
-    str, typer.Option("--max-message-size", metavar="SIZE", help="Cap on one WebSocket message (bytes, KB, MB, GB).", rich_help_panel=CONN)
-]
+MaxImageSize = Annotated[str, option("--max-image-size", "SIZE", "Cap on each -i image file (bytes, KB, MB, GB).", IN)]
+MaxTokens = Annotated[Optional[int], option("--max-tokens", "N", "max_tokens.", REQ, min=1)]
+Temperature = Annotated[Optional[float], option("--temperature", "NUMBER", "Sampling temperature.", REQ, min=0.0, max=2.0)]
+TopP = Annotated[Optional[float], option("--top-p", "NUMBER", "Nucleus sampling.", REQ, min=0.0, max=1.0)]
+FrequencyPenalty = Annotated[Optional[float], option("--frequency-penalty", "NUMBER", "frequency_penalty.", REQ, min=-2.0, max=2.0)]
+PresencePenalty = Annotated[Optional[float], option("--presence-penalty", "NUMBER", "presence_penalty.", REQ, min=-2.0, max=2.0)]
+MaxResponseSize = Annotated[str, option("--max-response-size", "SIZE", "Cap on the response body (bytes, KB, MB, GB).", CONN)]
+MaxMessageSize = Annotated[str, option("--max-message-size", "SIZE", "Cap on one WebSocket message (bytes, KB, MB, GB).", CONN)]
 PingInterval = Annotated[
-    float,
-    typer.Option(
-        "--ping-interval",
-        min=0,
-        metavar="SECONDS",
-        help="Time between keepalive pings; a missed pong ends with status 4; 0 = off.",
-        rich_help_panel=CONN,
-    ),
+    float, option("--ping-interval", "SECONDS", "Time between keepalive pings; a missed pong ends with status 4; 0 = off.", CONN, min=0)
 ]
-ConnectTimeout = Annotated[
-    float, typer.Option("--connect-timeout", min=0.001, metavar="SECONDS", help="Time to establish the connection.", rich_help_panel=CONN)
-]
-ReadTimeout = Annotated[
-    float, typer.Option("--read-timeout", min=0.001, metavar="SECONDS", help="Longest silence before giving up.", rich_help_panel=CONN)
-]
-Retries = Annotated[
-    int, typer.Option("--retries", min=0, metavar="N", help="Retries before the first response byte.", rich_help_panel=CONN)
-]
-Insecure = Annotated[bool, typer.Option("--insecure", help="Skip TLS verification.", rich_help_panel=CONN)]
-CACert = Annotated[Optional[str], typer.Option("--cacert", metavar="PATH", help="CA bundle for TLS verification.", rich_help_panel=CONN)]
+ConnectTimeout = Annotated[float, option("--connect-timeout", "SECONDS", "Time to establish the connection.", CONN, min=0.001)]
+ReadTimeout = Annotated[float, option("--read-timeout", "SECONDS", "Longest silence before giving up.", CONN, min=0.001)]
+Retries = Annotated[int, option("--retries", "N", "Retries before the first response byte.", CONN, min=0)]
+Insecure = Annotated[bool, flag("--insecure", "Skip TLS verification.", CONN)]
+CACert = Annotated[Optional[str], option("--cacert", "PATH", "CA bundle for TLS verification.", CONN)]
 Output = Annotated[
     Literal[OUTPUT_MODES],  # type: ignore[valid-type]
-    typer.Option(
-        "-o",
-        "--output",
-        metavar=one_of(OUTPUT_MODES),
-        help="text, ndjson (one event a line) or json (one object at the end).",
-        rich_help_panel=OUT,
-    ),
+    option("-o --output", one_of(OUTPUT_MODES), "text, ndjson (one event a line) or json (one object at the end).", OUT),
 ]
 IgnoreStdin = Annotated[
     bool,
-    typer.Option(
+    flag(
         "--ignore-stdin",
+        "Never read standard input (for `while read` loops, whose stdin is the list being read).",
+        IN,
         envvar="STREAMCHAT_IGNORE_STDIN",
-        help="Never read standard input (for `while read` loops, whose stdin is the list being read).",
-        rich_help_panel=IN,
     ),
 ]
-Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No report line or notices on stderr.", rich_help_panel=OUT)]
-NoReasoning = Annotated[bool, typer.Option("--no-reasoning", help="Do not show reasoning.", rich_help_panel=OUT)]
-Timestamps = Annotated[
-    bool, typer.Option("-t", "--timestamps", help='Add "t" (seconds since the request) to NDJSON lines.', rich_help_panel=OUT)
-]
+Quiet = Annotated[bool, flag("-q --quiet", "No report line or notices on stderr.", OUT)]
+NoReasoning = Annotated[bool, flag("--no-reasoning", "Do not show reasoning.", OUT)]
+Timestamps = Annotated[bool, flag("-t --timestamps", 'Add "t" (seconds since the request) to NDJSON lines.', OUT)]
 Color = Annotated[
     Literal[COLOR_MODES],  # type: ignore[valid-type]
-    typer.Option(
-        "--color",
-        metavar=one_of(COLOR_MODES),
-        help="Colour on stderr: auto honours NO_COLOR, FORCE_COLOR and terminals.",
-        rich_help_panel=OUT,
-    ),
+    option("--color", one_of(COLOR_MODES), "Colour on stderr: auto honours NO_COLOR, FORCE_COLOR and terminals.", OUT),
 ]
 
-Expect = Annotated[
-    Optional[str], typer.Option("--expect", metavar="REGEX", help="The reply must match this regular expression.", rich_help_panel=CHECK)
-]
-MaxTtft = Annotated[
-    Optional[float],
-    typer.Option("--max-ttft", min=0, metavar="MS", help="The first token must come within this many milliseconds.", rich_help_panel=CHECK),
-]
-MinTps = Annotated[
-    Optional[float],
-    typer.Option("--min-tps", min=0, metavar="N", help="At least N tokens/s (server-reported, else measured).", rich_help_panel=CHECK),
-]
-FailOnEmpty = Annotated[bool, typer.Option("--fail-on-empty", help="An empty reply fails.", rich_help_panel=CHECK)]
+Expect = Annotated[Optional[str], option("--expect", "REGEX", "The reply must match this regular expression.", CHECK)]
+MaxTtft = Annotated[Optional[float], option("--max-ttft", "MS", "The first token must come within this many milliseconds.", CHECK, min=0)]
+MinTps = Annotated[Optional[float], option("--min-tps", "N", "At least N tokens/s (server-reported, else measured).", CHECK, min=0)]
+FailOnEmpty = Annotated[bool, flag("--fail-on-empty", "An empty reply fails.", CHECK)]
 
 Record = Annotated[
-    Optional[str],
-    typer.Option(
-        "--record",
-        metavar="PATH",
-        help="Keep the response as received (body bytes or frames, with arrival times) in a file.",
-        rich_help_panel=REC,
-    ),
+    Optional[str], option("--record", "PATH", "Keep the response as received (body bytes or frames, with arrival times) in a file.", REC)
 ]
-Replay = Annotated[
-    Optional[str],
-    typer.Option(
-        "--replay", metavar="PATH", help="Play a --record file through the same decoder, no network; - = stdin.", rich_help_panel=REC
-    ),
-]
+Replay = Annotated[Optional[str], option("--replay", "PATH", "Play a --record file through the same decoder, no network; - = stdin.", REC)]
 ReplayPace = Annotated[
     Literal[REPLAY_PACES],  # type: ignore[valid-type]
-    typer.Option(
-        "--replay-pace", metavar=one_of(REPLAY_PACES), help="original (the recorded arrival times) or instant.", rich_help_panel=REC
-    ),
+    option("--replay-pace", one_of(REPLAY_PACES), "original (the recorded arrival times) or instant.", REC),
 ]
 
 
@@ -284,14 +187,9 @@ WHERE = (p("url", Url), p("profile", Profile))
 DIALECT = (p("dialect", Dialect), p("get", Get, False), p("auth_scheme", AuthScheme))
 CREDENTIALS = (p("token", Token), p("token_file", TokenFile), p("header", Header))
 MODEL = (p("param", Param), p("model", Model), p("provider", Provider))
-PROMPT = (
-    p("system", System),
-    p("system_file", SystemFile),
-    p("history", History),
-    p("conversation", Conversation),
-    p("image", Image),
-    p("max_image_size", MaxImageSize, "20MB"),
-)
+SYSTEM_PROMPT = (p("system", System), p("system_file", SystemFile))
+IMAGES = (p("image", Image), p("max_image_size", MaxImageSize, "20MB"))
+PROMPT = (*SYSTEM_PROMPT, p("history", History), p("conversation", Conversation), *IMAGES)
 SAMPLING = (
     p("max_tokens", MaxTokens),
     p("temperature", Temperature),
@@ -312,6 +210,7 @@ CHECKS = (p("expect", Expect), p("max_ttft", MaxTtft), p("min_tps", MinTps), p("
 RECORDING = (p("record", Record), p("replay", Replay), p("replay_pace", ReplayPace, "original"))
 
 
-def timeouts(connect: float) -> tuple[inspect.Parameter, ...]:
-    """--connect-timeout (its default differs: HTTP 30 s, WebSocket 10 s), --read-timeout, --retries."""
-    return (p("connect_timeout", ConnectTimeout, connect), p("read_timeout", ReadTimeout, 60.0), p("retries", Retries, 3))
+def timeouts(connect: float, retries: int = 3) -> tuple[inspect.Parameter, ...]:
+    """--connect-timeout (its default differs: HTTP 30 s, WebSocket 10 s), --read-timeout, --retries
+    (bench's default is 0: there a failed request is a measurement)."""
+    return (p("connect_timeout", ConnectTimeout, connect), p("read_timeout", ReadTimeout, 60.0), p("retries", Retries, retries))

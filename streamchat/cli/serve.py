@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-import typer
-
 from ..server.limits import CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, LIMIT_CONCURRENCY  # plain numbers: the camera bounds a request may ask
 from . import app
+from . import options as o
 from .helpformat import GroupedCommand
 
 EXAMPLES = """
@@ -38,91 +37,43 @@ def _is_loopback(host: str) -> bool:
 
 @app.command(cls=GroupedCommand, epilog=EXAMPLES)
 def serve(
-    host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to bind (loopback unless you say otherwise).", rich_help_panel=LISTEN)
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, metavar="N", help="Port; 0 = any free port.", rich_help_panel=LISTEN)
-    ] = 8000,
-    ttft_ms: Annotated[
-        float, typer.Option("--ttft-ms", min=0, metavar="MS", help="Delay before the first token.", rich_help_panel=REPLIES)
-    ] = 50.0,
-    itl_ms: Annotated[float, typer.Option("--itl-ms", min=0, metavar="MS", help="Delay between tokens.", rich_help_panel=REPLIES)] = 15.0,
+    host: Annotated[str, o.option("--host", "ADDRESS", "Address to bind (loopback unless you say otherwise).", LISTEN)] = "127.0.0.1",
+    port: Annotated[int, o.option("--port", "N", "Port; 0 = any free port.", LISTEN, min=0, max=65535)] = 8000,
+    ttft_ms: Annotated[float, o.option("--ttft-ms", "MS", "Delay before the first token.", REPLIES, min=0)] = 50.0,
+    itl_ms: Annotated[float, o.option("--itl-ms", "MS", "Delay between tokens.", REPLIES, min=0)] = 15.0,
     tokens_per_second: Annotated[
-        Optional[float],
-        typer.Option("--tokens-per-second", min=0.001, metavar="N", help="Pacing as a rate (overrides --itl-ms).", rich_help_panel=REPLIES),
+        Optional[float], o.option("--tokens-per-second", "N", "Pacing as a rate (overrides --itl-ms).", REPLIES, min=0.001)
     ] = None,
-    reply_tokens: Annotated[
-        int, typer.Option("--reply-tokens", min=0, metavar="N", help="Tokens in each reply.", rich_help_panel=REPLIES)
-    ] = 24,
-    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Changes the deterministic replies.", rich_help_panel=REPLIES)] = 0,
-    reasoning: Annotated[
-        bool, typer.Option("--reasoning", help="Stream reasoning first for every model.", rich_help_panel=REPLIES)
-    ] = False,
+    reply_tokens: Annotated[int, o.option("--reply-tokens", "N", "Tokens in each reply.", REPLIES, min=0)] = 24,
+    seed: Annotated[int, o.option("--seed", "N", "Changes the deterministic replies.", REPLIES)] = 0,
+    reasoning: Annotated[bool, o.flag("--reasoning", "Stream reasoning first for every model.", REPLIES)] = False,
     token: Annotated[
         Optional[str],
-        typer.Option(
+        o.option(
             "--token",
+            "TOKEN",
+            "Require this bearer token on every endpoint but /healthz (the one left open, for liveness probes).",
+            LISTEN,
             envvar="STREAMCHAT_SERVE_TOKEN",
-            metavar="TOKEN",
-            help="Require this bearer token on every endpoint but /healthz (the one left open, for liveness probes).",
-            rich_help_panel=LISTEN,
         ),
     ] = None,
-    access_log: Annotated[bool, typer.Option("--access-log", help="Log each request on stderr.", rich_help_panel=LISTEN)] = False,
+    access_log: Annotated[bool, o.flag("--access-log", "Log each request on stderr.", LISTEN)] = False,
     fps: Annotated[
-        float,
-        typer.Option(
-            "--fps",
-            min=CAMERA_FPS[0],
-            max=CAMERA_FPS[1],
-            metavar="N",
-            help="Camera frames per second (0 = as fast as possible).",
-            rich_help_panel=CAMERA,
-        ),
+        float, o.option("--fps", "N", "Camera frames per second (0 = as fast as possible).", CAMERA, min=CAMERA_FPS[0], max=CAMERA_FPS[1])
     ] = 10.0,
-    width: Annotated[
-        int,
-        typer.Option(
-            "--width", min=CAMERA_WIDTH[0], max=CAMERA_WIDTH[1], metavar="PIXELS", help="Camera frame width.", rich_help_panel=CAMERA
-        ),
-    ] = 640,
+    width: Annotated[int, o.option("--width", "PIXELS", "Camera frame width.", CAMERA, min=CAMERA_WIDTH[0], max=CAMERA_WIDTH[1])] = 640,
     height: Annotated[
-        int,
-        typer.Option(
-            "--height", min=CAMERA_HEIGHT[0], max=CAMERA_HEIGHT[1], metavar="PIXELS", help="Camera frame height.", rich_help_panel=CAMERA
-        ),
+        int, o.option("--height", "PIXELS", "Camera frame height.", CAMERA, min=CAMERA_HEIGHT[0], max=CAMERA_HEIGHT[1])
     ] = 360,
     workers: Annotated[
         int,
-        typer.Option(
-            "--workers",
-            min=1,
-            max=64,
-            metavar="N",
-            help="Processes accepting on the one port (for load tests; state is per process).",
-            rich_help_panel=LISTEN,
-        ),
+        o.option("--workers", "N", "Processes accepting on the one port (for load tests; state is per process).", LISTEN, min=1, max=64),
     ] = 1,
     max_body: Annotated[
-        str,
-        typer.Option(
-            "--max-body",
-            metavar="SIZE",
-            help="Largest request body accepted (bytes, KB, MB, GB); larger ones get 413 unread.",
-            rich_help_panel=LISTEN,
-        ),
+        str, o.option("--max-body", "SIZE", "Largest request body accepted (bytes, KB, MB, GB); larger ones get 413 unread.", LISTEN)
     ] = "64MB",
     limit_concurrency: Annotated[
-        int,
-        typer.Option(
-            "--limit-concurrency",
-            min=1,
-            max=1_000_000,
-            metavar="N",
-            help="Open connections at most (per process); more are closed.",
-            rich_help_panel=LISTEN,
-        ),
+        int, o.option("--limit-concurrency", "N", "Open connections at most (per process); more are closed.", LISTEN, min=1, max=1_000_000)
     ] = LIMIT_CONCURRENCY,
 ) -> int:
     """Run the built-in reference server (every protocol, plus fault knobs).
