@@ -487,6 +487,28 @@ def test_data_batch_on_raw_bytes_equals_decoding_first(first, second):
     assert_batch_equals(lambda n: n.data_batch(payloads), messages)
 
 
+_ollama_message = st.dictionaries(
+    st.sampled_from(["role", "content", "thinking", "tool_calls"]),
+    st.sampled_from(["", "tok", "assistant", [], [{"function": {"name": "f", "arguments": {"a": 1}}}]]),
+)
+_ollama_line = st.fixed_dictionaries({"model": st.just("m"), "message": _ollama_message, "done": st.booleans()}).map(json.dumps)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ollama_line, max_size=5))
+def test_lines_batch_fast_path_equals_one_line_at_a_time(lines):
+    """lines_batch reads Ollama's token line inline; it must give exactly what line() gives, whatever a
+    message holds beside its content (a message with no role included)."""
+    one = Normalizer("ollama")
+    expected: list = []
+    for event in (event for line in lines for event in one.line(line)):
+        expected.append(event)
+        if event.type in ("error", "done"):  # nothing after the end is read
+            break
+    got, _ = Normalizer("ollama").lines_batch([line.encode() for line in lines])
+    assert got == expected
+
+
 def test_usage_whose_every_count_is_absent_or_not_finite_is_no_usage():
     from streamchat.protocol.fields import usage_from
 
