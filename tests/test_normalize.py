@@ -266,6 +266,16 @@ def test_non_json_data_is_a_protocol_error_outside_query():
         normalize(sse("not json"), "openai")
 
 
+def test_a_bare_data_line_is_a_keep_alive_not_a_protocol_error():
+    """Gateways keep an idle stream open with `data:` and nothing after it; an EventSource dispatches
+    that as a message whose data is empty. Empty data carries nothing, in every dialect."""
+    for keep_alive in (b"data:\n\n", b"data: \n\n", b"data:  \t\n\n", b"data:\r\n\r\n"):
+        payload = sse({"choices": [{"delta": {"content": "a"}}]}) + keep_alive + sse({"choices": [{"delta": {"content": "b"}}]}, "[DONE]")
+        assert normalize(payload, "openai") == [Content("a"), Content("b"), Done()], keep_alive
+    assert normalize(b"data:\n\n" + sse({"type": "chunk", "text": "a"}, {"type": "done"}), "prompt") == [Content("a"), Done()]
+    assert normalize(b"data:  \n\n" + sse("[DONE]"), "query") == [Content(" "), Done()]  # in query, white space is text
+
+
 def test_unknown_event_names_and_types_are_ignored():
     payload = b"event: keepalive\ndata: whatever\n\n" + sse({"type": "status", "x": 1}, {"type": "chunk", "text": "a"}, {"type": "done"})
     assert normalize(payload, "prompt") == [Content("a"), Done()]

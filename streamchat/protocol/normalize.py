@@ -301,6 +301,10 @@ class Normalizer:
                 return out
         if self.dialect == "query":
             return [Content(data)] if data else []
+        if not data.strip():
+            # a bare `data:` line: a message with nothing in it, which proxies and gateways send to keep
+            # an idle connection open (as two such lines in one message already gave nothing, above)
+            return []
         raise ProtocolError(f"malformed stream: event data is not JSON: {preview(data)}")
 
     def _named(self, event: str, data: str) -> list[Event]:
