@@ -266,6 +266,16 @@ def test_non_json_data_is_a_protocol_error_outside_query():
         normalize(sse("not json"), "openai")
 
 
+def test_a_bare_data_line_is_a_keep_alive_not_a_protocol_error():
+    """Gateways keep an idle stream open with `data:` and nothing after it; an EventSource dispatches
+    that as a message whose data is empty. Empty data carries nothing, in every dialect."""
+    for keep_alive in (b"data:\n\n", b"data: \n\n", b"data:  \t\n\n", b"data:\r\n\r\n"):
+        payload = sse({"choices": [{"delta": {"content": "a"}}]}) + keep_alive + sse({"choices": [{"delta": {"content": "b"}}]}, "[DONE]")
+        assert normalize(payload, "openai") == [Content("a"), Content("b"), Done()], keep_alive
+    assert normalize(b"data:\n\n" + sse({"type": "chunk", "text": "a"}, {"type": "done"}), "prompt") == [Content("a"), Done()]
+    assert normalize(b"data:  \n\n" + sse("[DONE]"), "query") == [Content(" "), Done()]  # in query, white space is text
+
+
 def test_unknown_event_names_and_types_are_ignored():
     payload = b"event: keepalive\ndata: whatever\n\n" + sse({"type": "status", "x": 1}, {"type": "chunk", "text": "a"}, {"type": "done"})
     assert normalize(payload, "prompt") == [Content("a"), Done()]
@@ -485,6 +495,28 @@ def test_data_batch_on_raw_bytes_equals_decoding_first(first, second):
     payloads = first + second
     messages = [SSEMessage("message", p.decode("utf-8", "replace")) for p in payloads]
     assert_batch_equals(lambda n: n.data_batch(payloads), messages)
+
+
+_ollama_message = st.dictionaries(
+    st.sampled_from(["role", "content", "thinking", "tool_calls"]),
+    st.sampled_from(["", "tok", "assistant", [], [{"function": {"name": "f", "arguments": {"a": 1}}}]]),
+)
+_ollama_line = st.fixed_dictionaries({"model": st.just("m"), "message": _ollama_message, "done": st.booleans()}).map(json.dumps)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ollama_line, max_size=5))
+def test_lines_batch_fast_path_equals_one_line_at_a_time(lines):
+    """lines_batch reads Ollama's token line inline; it must give exactly what line() gives, whatever a
+    message holds beside its content (a message with no role included)."""
+    one = Normalizer("ollama")
+    expected: list = []
+    for event in (event for line in lines for event in one.line(line)):
+        expected.append(event)
+        if event.type in ("error", "done"):  # nothing after the end is read
+            break
+    got, _ = Normalizer("ollama").lines_batch([line.encode() for line in lines])
+    assert got == expected
 
 
 def test_usage_whose_every_count_is_absent_or_not_finite_is_no_usage():

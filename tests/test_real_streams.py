@@ -134,6 +134,17 @@ def test_llama_cpp_error_field_is_a_failure_in_chat_and_bench(pieces):
     assert bench.code == 8 and json.loads(bench.out)["failed"] == 2, bench.out
 
 
+def test_a_gateways_bare_data_keep_alive_is_no_failure_in_chat_and_bench():
+    """Proxies and gateways keep an idle stream open with a bare `data:` line (an empty message)."""
+    body = OPENAI.replace(b"\n\ndata: {", b"\n\ndata:\n\ndata: {", 1).replace(b"data: [DONE]", b"data:\n\ndata: [DONE]")
+    with raw_server(body) as url:
+        r = run_cli("chat", "--url", url, "-o", "ndjson", "Hi")
+        bench = run_cli("bench", "--url", url, "-m", "m", "--requests", "2", "--concurrency", "1", "-o", "json", "-q")
+    assert r.code == 0, r.stderr
+    assert [line["type"] for line in r.lines()] == ["content", "content", "usage", "done"]
+    assert bench.code == 0 and json.loads(bench.out)["ok"] == 2, bench.out
+
+
 def test_retry_on_a_kept_alive_connection_keeps_the_first_events():
     """A 429 answered with keep-alive, then the retry's head and first events in one packet.
 

@@ -208,6 +208,42 @@ def test_anthropic_tool_use_without_input_deltas_is_its_start_input():
     assert events_of(sse(*datas, names=[json.loads(d)["type"] for d in datas]))[0]["arguments"] == "{}"
 
 
+def test_anthropic_server_tool_blocks_are_no_calls_for_the_client():
+    """Anthropic's web search streams a ``server_tool_use`` block with ``input_json_delta`` pieces, then
+    its result block; the server runs that tool. The shape of Anthropic's web search tool streaming
+    example, with a client ``tool_use`` block after it: only that one is a call."""
+    datas = [
+        '{"type":"message_start","message":{"id":"msg_abc123","type":"message","usage":{"input_tokens":5,"output_tokens":1}}}',
+        '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me search."}}',
+        '{"type":"content_block_stop","index":0}',
+        '{"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_xyz789","name":"web_search"}}',
+        '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}',
+        '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"query\\":\\"quantum computing 2025\\"}"}}',
+        '{"type":"content_block_stop","index":1}',
+        '{"type":"content_block_start","index":2,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_xyz789",'
+        '"content":[{"type":"web_search_result","title":"Quantum","url":"https://example.com"}]}}',
+        '{"type":"content_block_stop","index":2}',
+        '{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_1","name":"save","input":{}}}',
+        '{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\\"note\\":1}"}}',
+        '{"type":"content_block_stop","index":3}',
+        '{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9,"server_tool_use":{"web_search_requests":1}}}',
+        '{"type":"message_stop"}',
+    ]
+    body = sse(*datas, names=[json.loads(d)["type"] for d in datas])
+    expected = [
+        {"type": "content", "text": "Let me search."},
+        {"type": "tool_call", "id": "toolu_1", "name": "save", "arguments": '{"note":1}'},
+        {"type": "usage", "input_tokens": 5, "output_tokens": 9, "total_tokens": 14},
+        {"type": "done", "finish_reason": "tool_use"},
+    ]
+    assert events_of(body) == expected
+    for cut in range(len(body) + 1):
+        decoder = ReplyDecoder("text/event-stream", "anthropic")
+        events = decoder.feed(body[:cut])[0] + decoder.feed(body[cut:])[0]
+        assert [e.as_dict() for e in events] == expected, cut
+
+
 def test_responses_arguments_done_wins_over_the_fragments():
     datas = [
         '{"type":"response.output_item.added","output_index":3,"item":{"id":"fc_9","type":"function_call","call_id":"c9","name":"f","arguments":""}}',

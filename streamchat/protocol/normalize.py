@@ -185,7 +185,9 @@ class Normalizer:
             else:
                 if type(value) is dict and value.get("done") is False and "error" not in value:
                     message = value.get("message")
-                    if type(message) is dict and len(message) <= 2:  # role and content: a token
+                    # role and content, and nothing else: a token (a message without a role may hold
+                    # thinking or tool calls beside its content, which the rule below reads)
+                    if type(message) is dict and (len(message) == 1 or (len(message) == 2 and "role" in message)):
                         found = message.get("content")
                         if type(found) is str:
                             if found:
@@ -299,6 +301,10 @@ class Normalizer:
                 return out
         if self.dialect == "query":
             return [Content(data)] if data else []
+        if not data.strip():
+            # a bare `data:` line: a message with nothing in it, which proxies and gateways send to keep
+            # an idle connection open (as two such lines in one message already gave nothing, above)
+            return []
         raise ProtocolError(f"malformed stream: event data is not JSON: {preview(data)}")
 
     def _named(self, event: str, data: str) -> list[Event]:

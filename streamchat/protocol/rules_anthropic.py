@@ -2,7 +2,8 @@
 (#rule-tool-calls), and its non-streamed message (#non-streamed).
 
 Each event's SSE name repeats its data's ``type``; the data decides. ``ping`` and the start and stop
-of text and thinking blocks give nothing.
+of text and thinking blocks give nothing, nor do the blocks of tools the server runs itself
+(``server_tool_use``, ``mcp_tool_use`` and their results).
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def block_delta(n: Normalizer, obj: dict[str, Any]) -> list[Event]:
     if kind == "thinking_delta":
         found = text(delta.get("thinking"))
         return [Reasoning(found)] if found else []
-    if kind == "input_json_delta":
+    if kind == "input_json_delta" and n.tools.pending(_block_key(obj)):
+        # only a tool_use block's input is a call for the client: a server_tool_use or mcp_tool_use
+        # block (web search, say) streams its input the same way, but the server runs that tool itself
         n.tools.append(_block_key(obj), delta.get("partial_json"))
     return []
 

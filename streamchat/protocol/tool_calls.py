@@ -121,6 +121,10 @@ class ToolCallAssembler:
             call.final = arguments
         return [call.event()]
 
+    def pending(self, keys: tuple[Any, ...]) -> bool:
+        """Is a call known by one of these keys being assembled?"""
+        return self._find(keys) is not None
+
     def finished(self, keys: tuple[Any, ...]) -> bool:
         """Was a call known by one of these keys already written?"""
         return any(key in self._finished for key in keys if key[-1] is not None)
