@@ -145,6 +145,36 @@ def test_a_gateways_bare_data_keep_alive_is_no_failure_in_chat_and_bench():
     assert bench.code == 0 and json.loads(bench.out)["ok"] == 2, bench.out
 
 
+# llama.cpp's own /completion endpoint ({"prompt": ..., "stream": true}: the prompt dialect with -p stream=true):
+# string `content` pieces, and a last object with "stop": true, its counts and timings; no [DONE].
+LLAMA_CPP_COMPLETION = (
+    b'data: {"index":0,"content":"Hel","tokens":[15496],"stop":false,"id_slot":-1,"tokens_predicted":1,"tokens_evaluated":5}\n\n'
+    b'data: {"index":0,"content":"lo","tokens":[385],"stop":false,"id_slot":-1,"tokens_predicted":2,"tokens_evaluated":5}\n\n'
+    b'data: {"index":0,"content":"","tokens":[],"id_slot":0,"stop":true,"model":"tiny.gguf","tokens_predicted":2,'
+    b'"tokens_evaluated":5,"generation_settings":{"n_predict":-1},"prompt":"Hi","has_new_line":false,"truncated":false,'
+    b'"stop_type":"limit","stopping_word":"","tokens_cached":6,'
+    b'"timings":{"prompt_n":5,"prompt_ms":3.1,"predicted_n":2,"predicted_ms":40.0,"predicted_per_second":50.0}}\n\n'
+)
+
+
+@pytest.mark.parametrize("pieces", [1, len(LLAMA_CPP_COMPLETION)])
+def test_llama_cpp_completion_endpoint_ends_with_its_stop_object(pieces):
+    """Its last object is the finish: a clean close after it is a complete reply, in chat and bench alike."""
+    args = ("--dialect", "prompt", "-p", "stream=true")
+    with raw_server(LLAMA_CPP_COMPLETION, pieces=pieces) as url:
+        r = run_cli("chat", "--url", url + "/completion", *args, "-o", "ndjson", "Hi")
+        bench = run_cli("bench", "--url", url + "/completion", *args, "--requests", "2", "--concurrency", "1", "-o", "json", "-q")
+    assert r.code == 0, r.stderr
+    assert r.lines() == [
+        {"type": "content", "text": "Hel"},
+        {"type": "content", "text": "lo"},
+        {"type": "tps", "tps": 50.0},
+        {"type": "usage", "input_tokens": 5, "output_tokens": 2, "total_tokens": 7},
+        {"type": "done", "finish_reason": "length"},
+    ]
+    assert bench.code == 0 and json.loads(bench.out)["ok"] == 2, bench.out
+
+
 def test_retry_on_a_kept_alive_connection_keeps_the_first_events():
     """A 429 answered with keep-alive, then the retry's head and first events in one packet.
 

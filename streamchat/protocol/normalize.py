@@ -25,7 +25,7 @@ from ..events import Content, Done, Error, Event, Reasoning, Tps
 from . import rules_anthropic, rules_ollama, rules_responses, rules_typed
 from .chunk_template import ChunkTemplate
 from .fields import error_from, json_value, number, preview, usage_from
-from .rules_openai import chunk, timings
+from .rules_openai import chunk, completion_end, timings
 from .rules_openai import token_text as _token_text
 from .strict_json import clean, may_be_too_deep
 from .strict_json import fast_loads as _fast_loads
@@ -250,7 +250,12 @@ class Normalizer:
             return rule(self, obj) if rule is not None else []  # an unknown type is ignored
         content = obj.get("content")
         if isinstance(content, str):
-            return [Content(content)] if content else []
+            events: list[Event] = [Content(content)] if content else []
+            if obj.get("stop") is True:  # llama.cpp's /completion: its last object
+                events += completion_end(self, obj)
+            elif "timings" in obj:
+                events += timings(obj)
+            return events
         if "timings" in obj:
             return timings(obj)
         if rules_ollama.is_line(obj):

@@ -1,5 +1,5 @@
-"""OpenAI chat-completion chunks (docs/protocols.md#rule-openai-chunk), with llama.cpp's timings
-(#rule-llamacpp-timings) and tool-call deltas (#rule-tool-calls).
+"""OpenAI chat-completion chunks (docs/protocols.md#rule-openai-chunk), with llama.cpp's timings and
+the end of its own ``/completion`` stream (#rule-llamacpp-timings), and tool-call deltas (#rule-tool-calls).
 
 This is the per-token path of most servers: exact type checks, one lookup per key.
 """
@@ -85,4 +85,23 @@ def timings(obj: dict[str, Any]) -> list[Event]:
     return []
 
 
-__all__ = ["chunk", "timings", "token_text"]
+# llama.cpp's stop_type, as its own OpenAI-compatible endpoint reports it (a stop word ends as "stop" too)
+_LLAMACPP_REASONS = {"eos": "stop", "word": "stop", "limit": "length"}
+
+
+def completion_end(n: Normalizer, obj: dict[str, Any]) -> list[Event]:
+    """The last object of llama.cpp's own ``/completion`` stream (``"stop": true``, no ``[DONE]``): its
+    ``stop_type`` is the finish reason, so a clean close after it is a complete reply; its counts are the
+    usage and its ``timings`` the rate."""
+    stop_type = obj.get("stop_type")
+    n.finish_reason = _LLAMACPP_REASONS.get(stop_type, stop_type) if isinstance(stop_type, str) and stop_type else "stop"
+    out = timings(obj)
+    prompt, predicted = number(obj.get("tokens_evaluated")), number(obj.get("tokens_predicted"))
+    if prompt is not None and predicted is not None:
+        event = usage_from({"prompt_tokens": prompt, "completion_tokens": predicted})
+        if event is not None:
+            out.append(event)
+    return out
+
+
+__all__ = ["chunk", "completion_end", "timings", "token_text"]
