@@ -63,6 +63,11 @@ class CameraOptions:
     retries: int = 5
     quiet: bool = False
 
+    def __post_init__(self) -> None:
+        from .inputs import check_finite
+
+        check_finite(self)
+
 
 @dataclass
 class CameraStats:
@@ -322,12 +327,14 @@ def camera(args: Any, env: Environment, camera_id: str, opts: CameraOptions) -> 
     """``streamchat camera``: settings checked, then the run (``args``: the connection's ``ChatArgs``)."""
     import dataclasses
 
-    from .settings import endpoint, resolve_ws
+    from .settings import check_url, endpoint, resolve_ws
 
     notice = (lambda line: None) if opts.quiet else (lambda line: stderr_line(env, line))
     ws_opts, token = resolve_ws(args, env, notice)
     if opts.annotate and not opts.save_dir:
         raise UsageError("--annotate draws on saved frames: give --save-dir too")
+    if opts.forward_url is not None:
+        check_url(opts.forward_url, option="--forward")  # a backend that cannot be POSTed to is a usage error, not a failure a frame
     opts = dataclasses.replace(opts, token=token)
     with endpoint(args.url, "/ws/stream/{camera_id}", notice, ("ws", "wss", "http", "https")) as base:
         if args.url is None:

@@ -6,7 +6,9 @@ Every failure here is a ``UsageError`` (exit 2) with a message that names the fi
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import math
 import os
 import re
 import stat
@@ -101,6 +103,18 @@ def parse_size(text: str, option: str) -> int:
     if value < 1:
         raise UsageError(f"{option}: the size must be at least 1 byte")
     return value
+
+
+def check_finite(values: Any, options: dict[str, str] | None = None) -> None:
+    """Every float field of the dataclass ``values`` is a finite number, else a usage error naming its
+    option (``--`` and the field's name, unless ``options`` maps the field to another). Typer's ranges
+    let ``nan`` through (it compares false with every bound) and ``inf`` wherever there is no upper
+    bound: neither is a timeout, a rate or a sampling value, and ``NaN`` is not JSON."""
+    for item in dataclasses.fields(values):
+        value = getattr(values, item.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            option = (options or {}).get(item.name) or "--" + item.name.replace("_", "-")
+            raise UsageError(f"{option}: {value} is not a finite number")
 
 
 # -- images ---------------------------------------------------------------------------------------
