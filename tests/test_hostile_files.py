@@ -82,6 +82,21 @@ def test_a_failed_first_append_leaves_no_file(tmp_path):
     assert not conv.exists()
 
 
+@pytest.mark.parametrize("text", ['[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]', "\n  [\n]\n"])
+def test_a_conversation_file_that_is_a_json_array_is_refused_before_any_request(tmp_path, text):
+    # before: it was read (as --history reads an array), the turn's NDJSON lines were appended after
+    # the array, and the next turn found the file unreadable ("invalid JSON: Extra data")
+    conv = tmp_path / "talk.json"
+    conv.write_text(text)
+    with http_server([http_response(REPLY)]) as (url, seen):
+        for command in ("chat", "ws-chat"):
+            r = run_cli(command, "--url", url, "-C", str(conv), "-o", "ndjson", "Hi")
+            assert r.code == 2 and "is a JSON array" in r.stderr and "--history" in r.stderr, r.stderr
+            assert r.stdout == b""
+        assert seen.requests == []
+    assert conv.read_text() == text
+
+
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A 64 KB tmpfs (root only): a disk that really fills up."""

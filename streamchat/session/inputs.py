@@ -256,8 +256,14 @@ def load_conversation(path: str) -> list[HistoryMessage]:
     check_conversation_path(path)
     if not os.path.exists(path):
         return []
-    data = read_file_bytes(path, "conversation file")
-    return parse_history(decode_text(data, f"conversation file {path}"), path)
+    text = decode_text(read_file_bytes(path, "conversation file"), f"conversation file {path}")
+    if text.lstrip().startswith("["):
+        # --history takes a JSON array, but the turns appended to it would make this file unreadable
+        raise UsageError(
+            f"conversation file {path!r} is a JSON array: -C keeps one message a line (NDJSON) and appends to it",
+            hint=f"give it as --history {path}, or make it NDJSON once: jq -c '.[]'",
+        )
+    return parse_history(text, path)
 
 
 def append_conversation(path: str, turns: list[dict[str, Any]], *, write: Callable[[int, bytes], int] = os.write) -> None:
