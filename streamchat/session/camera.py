@@ -319,8 +319,19 @@ def check_save_dir(path: str) -> None:
         raise UsageError(f"cannot write to --save-dir {path!r}: {exc.strerror or exc}") from None
 
 
+NAME_BYTES = 200  # of a saved frame's name from the camera id: the file system's limit is 255 bytes
+
+
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "camera"
+    """The camera id as part of a file name: no separators, and short enough for the file system (a
+    long id is cut, with a digest of the whole, so two long ids still name different files)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "camera"
+    raw = safe.encode("utf-8")
+    if len(raw) <= NAME_BYTES:
+        return safe
+    import hashlib
+
+    return raw[: NAME_BYTES - 13].decode("utf-8", "ignore") + "-" + hashlib.sha256(raw).hexdigest()[:12]
 
 
 def camera(args: Any, env: Environment, camera_id: str, opts: CameraOptions) -> int:
