@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 from conftest import run_cli, seen_by
 
 from streamchat.bench.metrics import compare, describe, percentile, summarise, tpot_ms
@@ -64,6 +65,20 @@ def test_compare_exit_codes(tmp_path):
     r = run_cli("bench", "compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--threshold", "10")
     assert r.code == 8 and "ttft_ms p50" in r.stderr
     assert run_cli("bench", "compare", str(tmp_path / "a.json"), str(tmp_path / "missing.json")).code == 2
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [{"ttft_ms": 5}, {"ttft_ms": {"p50": "fast"}}, {"failed": None}, {"failed": "2"}, {"requests_per_s": [1]}, {"ttft_ms": {"p50": True}}],
+)
+def test_compare_reads_a_summary_with_odd_values_without_crashing(tmp_path, odd):
+    # before: "internal error: AttributeError: 'int' object has no attribute 'get'" (and TypeError for failed)
+    base = {"requests": 4, "ok": 4, "failed": 1, "ttft_ms": {"p50": 100.0}, "requests_per_s": 10.0}
+    (tmp_path / "a.json").write_text(json.dumps(base))
+    (tmp_path / "b.json").write_text(json.dumps({**base, **odd}))
+    for first, second in (("a", "b"), ("b", "a")):
+        r = run_cli("bench", "compare", str(tmp_path / f"{first}.json"), str(tmp_path / f"{second}.json"))
+        assert r.code in (0, 8) and "internal error" not in r.stderr, r.stderr
 
 
 def test_end_to_end_sse_and_ws(server, tmp_path):

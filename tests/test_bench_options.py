@@ -7,6 +7,7 @@ import json
 import ssl
 import uuid
 
+import hostile_servers as hostile
 import pytest
 from conftest import run_cli, seen_by
 from raw_servers import raw_server, raw_ws_server
@@ -216,3 +217,24 @@ def test_retries_try_a_request_again_before_its_first_byte(server):
     fault = f"X-Streamchat-Fault: status=503;retry-after=0;count=1;id={again}"
     r = run_cli("bench", "--url", url, "-m", "m", "--requests", "1", "-H", fault, "-H", f"X-Test-Id: {again}", "-o", "json", "-q")
     assert r.code == 8 and json.loads(r.out)["errors"] == {"http_503": 1} and len(seen_by(server, again)) == 1
+
+
+@pytest.mark.parametrize(
+    ("ending", "kind"),
+    [
+        ([hostile.close_frame(1011, b"boom")], "closed_1011"),
+        ([hostile.close_frame(1008)], "closed_1008"),
+        ([hostile.close_frame(1000)], "closed_1000"),
+        ([hostile.close_frame(4000)], "closed_4000"),
+        ([], "connection_lost"),  # no close frame at all: 1006
+        ([hostile.ws_frame(b'{"type":"content","text":"' + b"x" * 2000 + b'"}')], "too_large"),
+    ],
+)
+def test_a_websocket_that_ends_before_done_is_the_kind_ws_chat_names(ending, kind):
+    # before: bench --transport ws counted each of these as protocol_error
+    script = [hostile.text_frames(b'{"type":"content","text":"Hel"}'), *ending]
+    with hostile.ws_server(script, linger=0) as (url, _):
+        chat = run_cli("ws-chat", "--url", url, "--max-message-size", "1KB", "--retries", "0", "-o", "json", "hi")
+        records = _ws_load(url, max_message_size=1024)
+    assert json.loads(chat.stdout)["error"]["code"] == kind
+    assert [r["status"] for r in records] == [kind, kind]

@@ -77,7 +77,9 @@ def test_bad_config_files_name_the_line(tmp_path):
         ('[defaults]\nmodel = "m"\ncolour = "red"\n', ":3: unknown setting 'colour'"),
         ('[profiles.x]\ndialect = "soap"\n', ":2: dialect must be one of"),
         ('default_profile = "missing"\n', ":1: default_profile names no"),
-        ("[profiles.x]\nread_timeout = -1\n", ":2: read_timeout must be more than 0"),
+        ("[profiles.x]\nread_timeout = -1\n", ":2: read_timeout must be a finite number more than 0"),
+        ("[profiles.x]\nread_timeout = nan\n", ":2: read_timeout must be a finite number more than 0"),  # TOML has nan and inf
+        ("[defaults]\nconnect_timeout = inf\n", ":2: connect_timeout must be a finite number more than 0"),
     ]
     for text, expected in cases:
         env = write_config(tmp_path, text)

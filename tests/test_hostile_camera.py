@@ -101,3 +101,14 @@ def test_camera_output_is_strict_json_with_non_finite_numbers():
     lines = [orjson.loads(line) for line in r.stdout.splitlines()]
     assert [(line["type"], len(line.get("detections", []))) for line in lines] == [("frame", 0), ("frame", 0), ("error", 0)]
     assert json.dumps(lines).count("NaN") == 0
+
+
+@pytest.mark.parametrize("camera_id", ["a" * 300, "é" * 200, "../" * 100])
+def test_a_long_camera_id_still_names_a_file_the_save_dir_takes(tmp_path, camera_id):
+    # before: "could not save frame ...: File name too long" (exit 2) at the first frame, after connecting
+    with ws_server([text_frames(frame(jpeg()))], wait_for_message=False, path="/ws/stream/x") as (url, _):
+        r = run_cli("camera", camera_id, "--url", url, "--save-dir", str(tmp_path), "--frames", "1")
+    assert r.code == 0, r.stderr
+    (saved,) = [p for p in os.listdir(tmp_path) if p.endswith(".jpg")]
+    assert len(saved.encode()) <= 255 and "/" not in saved
+    assert json.loads(r.stdout.splitlines()[0])["path"] == str(tmp_path / saved)

@@ -32,11 +32,30 @@ def test_every_knob_in_the_table_parses():
 
 
 @pytest.mark.parametrize(
-    "spec, message", [("nope", "unknown fault 'nope'"), ("drop-after=x", "'x' is not a number"), ("status", "'' is not a number")]
+    "spec, message",
+    [
+        ("nope", "unknown fault 'nope'"),
+        ("drop-after=x", "'x' is not a number"),
+        ("status", "'' is not a number"),
+        ("status=abc", "'abc' is not a number"),
+        # before: the server could send no response for these and dropped the connection (or sent a 1xx as the answer)
+        ("status=99", "99 is not an HTTP status from 200 to 599"),
+        ("status=101", "101 is not an HTTP status from 200 to 599"),
+        ("status=1000", "1000 is not an HTTP status from 200 to 599"),
+        ("garbage=maybe", "'maybe' is not true or false"),
+    ],
 )
 def test_bad_knobs_are_usage_errors(spec, message):
     with pytest.raises(UsageError, match=message):
         parse_fault(spec)
+
+
+def test_a_switch_set_to_false_is_off():
+    # before: bool("false") turned garbage=false on
+    assert parse_fault("garbage=false;escape=0;json=no;empty=off").garbage is False
+    fault = parse_fault("garbage=false;escape=0;json=no;empty=off")
+    assert not (fault.escape or fault.json or fault.empty)
+    assert parse_fault("garbage").garbage is True and parse_fault("garbage=true").garbage is True
 
 
 def test_count_applies_to_the_first_k_requests_of_each_spec():

@@ -97,10 +97,11 @@ def prepare(args: BenchArgs) -> Setup:
     from ..env import Environment
     from ..session.credentials import check_url, parse_headers, profile_connection, resolve_token
     from ..session.http import ChatTarget
-    from ..session.inputs import parse_size
+    from ..session.inputs import check_finite, parse_size
     from ..session.params import parse_params
     from .prompts import build_prompts, request_fields, stdin_options, user_prompts
 
+    check_finite(args)
     env = Environment()
     caps = (parse_size(args.max_response_size, "--max-response-size"), parse_size(args.max_message_size, "--max-message-size"))
     if args.url is not None:

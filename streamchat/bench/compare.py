@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -11,6 +12,9 @@ from .metrics import compare
 
 
 def compare_files(base_path: str, new_path: str, threshold: float) -> int:
+    if not math.isfinite(threshold):
+        raise UsageError(f"--threshold: {threshold} is not a finite number")
+
     def load(path: str) -> dict[str, Any]:
         try:
             with open(path, encoding="utf-8") as fh:

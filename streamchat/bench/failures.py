@@ -12,7 +12,7 @@ from ..errors import ServerReportedError, StreamchatError
 def error_kind(exc: BaseException) -> str:
     """A failed request's kind, the same words whichever transport failed and the same a failed ``chat``
     gives as its ``error.code``: connect_failed, connection_lost, timeout, http_NNN, protocol_error, ..."""
-    if isinstance(exc, ServerReportedError):
+    if isinstance(exc, ServerReportedError) and not str(exc.code).startswith("closed_"):  # (a WebSocket 1011 keeps closed_1011)
         return "server_error"
     if isinstance(exc, StreamchatError):
         return exc.code

@@ -103,18 +103,30 @@ def compare(base: dict[str, Any], new: dict[str, Any], threshold_pct: float) -> 
     """The regressions of ``new`` against ``base`` beyond ``threshold_pct`` (empty: none)."""
     found = []
     for metric, stat, sign in COMPARED:
-        b = (base.get(metric) or {}).get(stat)
-        n = (new.get(metric) or {}).get(stat)
-        if isinstance(b, (int, float)) and isinstance(n, (int, float)) and b > 0:
+        b = _number(_section(base, metric).get(stat))
+        n = _number(_section(new, metric).get(stat))
+        if b is not None and n is not None and b > 0:
             change = (n - b) / b * 100 * sign
             if change > threshold_pct:
                 found.append(f"{metric} {stat}: {b:.1f} → {n:.1f} ms (+{change:.1f} %)")
     for key, sign in THROUGHPUT:
-        b, n = base.get(key), new.get(key)
-        if isinstance(b, (int, float)) and isinstance(n, (int, float)) and b > 0:
+        b, n = _number(base.get(key)), _number(new.get(key))
+        if b is not None and n is not None and b > 0:
             change = (n - b) / b * 100 * sign
             if change > threshold_pct:
                 found.append(f"{key}: {b:.1f} → {n:.1f} (−{change:.1f} %)")
-    if new.get("failed", 0) > base.get("failed", 0):
-        found.append(f"failed requests: {base.get('failed', 0)} → {new['failed']}")
+    failed_before, failed_now = _number(base.get("failed")) or 0, _number(new.get("failed")) or 0
+    if failed_now > failed_before:
+        found.append(f"failed requests: {failed_before:g} → {failed_now:g}")
     return found
+
+
+def _section(summary: dict[str, Any], metric: str) -> dict[str, Any]:
+    """A latency's statistics in a summary file; anything else there (a file edited or written by
+    something else) is no statistics, not a crash."""
+    value = summary.get(metric)
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None

@@ -184,8 +184,9 @@ class Pools:
 
 async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline, tls: Any) -> None:
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
 
-    from ..client.ws import to_ws_url
+    from ..client.ws import closed_error, to_ws_url
 
     normalizer = Normalizer("streamchat")
     # A short close timeout: a server that never answers the close must not hold the lane (or the end of the run).
@@ -193,7 +194,13 @@ async def _ws_request(spec: LoadSpec, request: ChatRequest, timeline: Timeline, 
     async with connect(to_ws_url(spec.url), additional_headers=spec.headers, **options) as ws:
         await ws.send(json.dumps(ws_frame(request)))
         while True:
-            text = await asyncio.wait_for(ws.recv(), spec.read_timeout)
+            try:
+                text = await asyncio.wait_for(ws.recv(), spec.read_timeout)
+            except ConnectionClosed:
+                # the same kind ws-chat gives the same close: connection_lost (1006), closed_NNNN, too_large
+                raise closed_error(ws.protocol) from None
+            except TimeoutError:
+                raise StreamTimeoutError(f"no data for {spec.read_timeout:g} s") from None
             now = time.perf_counter()
             if take(timeline, normalizer.data(text if isinstance(text, str) else text.decode()), now):
                 timeline.end = now

@@ -71,25 +71,48 @@ def _text(value: str) -> str:
     return value
 
 
+def _status(value: str) -> int:
+    """A final HTTP status: a 1xx is no answer (the client waits for the real one) and below 100 or
+    over 599 the server could send no response at all, only drop the connection."""
+    try:
+        status = int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not 200 <= status <= 599:
+        raise ValueError(f"{status} is not an HTTP status from 200 to 599")
+    return status
+
+
+FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def _flag(value: str) -> bool:
+    """``garbage=false`` turns the knob off (``bool("false")`` would have turned it on)."""
+    try:
+        return FLAGS[value.lower()]
+    except KeyError:
+        raise ValueError(f"{value!r} is not true or false") from None
+
+
 KNOBS: dict[str, Knob] = {
     "drop-after": Knob("drop_after", _number),
     "stall-after": Knob("stall_after", _number),
     "error-after": Knob("error_after", _number),
     "close-after": Knob("close_after", _number),
     "code": Knob("close_code", _number),
-    "status": Knob("status", _number),
+    "status": Knob("status", _status),
     "retry-after": Knob("retry_after", _text),
     "count": Knob("count", _number),
     "on-turn": Knob("on_turn", _number),
     "id": Knob("spec", lambda value: None),  # no effect but to give a `count` its own tally (it is part of `spec`)
-    "garbage": Knob("garbage", bool, True),
+    "garbage": Knob("garbage", _flag, True),
     "oversize": Knob("oversize", _number, OVERSIZE_DEFAULT),
     "content-type": Knob("content_type", _text),
-    "empty": Knob("empty", bool, True),
-    "escape": Knob("escape", bool, True),
-    "json": Knob("json", bool, True),
-    "backend-error": Knob("backend_error", bool, True),
-    "foreign": Knob("foreign", bool, True),
+    "empty": Knob("empty", _flag, True),
+    "escape": Knob("escape", _flag, True),
+    "json": Knob("json", _flag, True),
+    "backend-error": Knob("backend_error", _flag, True),
+    "foreign": Knob("foreign", _flag, True),
     "call": Knob("call", _text, "confirmation"),
     "bad-base64": Knob("bad_base64", _number),
     "not-jpeg": Knob("not_jpeg", _number),
@@ -114,7 +137,8 @@ def parse_fault(spec: str | None) -> Fault:
         try:
             setattr(fault, knob.field, knob.read(value))
         except ValueError as exc:
-            raise UsageError(f"fault {item.strip()!r}: {value!r} is not a number") from exc
+            reason = str(exc) if knob.read in (_status, _flag) else f"{value!r} is not a number"
+            raise UsageError(f"fault {item.strip()!r}: {reason}") from exc
     return fault
 
 

@@ -63,6 +63,11 @@ class CameraOptions:
     retries: int = 5
     quiet: bool = False
 
+    def __post_init__(self) -> None:
+        from .inputs import check_finite
+
+        check_finite(self)
+
 
 @dataclass
 class CameraStats:
@@ -314,20 +319,33 @@ def check_save_dir(path: str) -> None:
         raise UsageError(f"cannot write to --save-dir {path!r}: {exc.strerror or exc}") from None
 
 
+NAME_BYTES = 200  # of a saved frame's name from the camera id: the file system's limit is 255 bytes
+
+
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "camera"
+    """The camera id as part of a file name: no separators, and short enough for the file system (a
+    long id is cut, with a digest of the whole, so two long ids still name different files)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "camera"
+    raw = safe.encode("utf-8")
+    if len(raw) <= NAME_BYTES:
+        return safe
+    import hashlib
+
+    return raw[: NAME_BYTES - 13].decode("utf-8", "ignore") + "-" + hashlib.sha256(raw).hexdigest()[:12]
 
 
 def camera(args: Any, env: Environment, camera_id: str, opts: CameraOptions) -> int:
     """``streamchat camera``: settings checked, then the run (``args``: the connection's ``ChatArgs``)."""
     import dataclasses
 
-    from .settings import endpoint, resolve_ws
+    from .settings import check_url, endpoint, resolve_ws
 
     notice = (lambda line: None) if opts.quiet else (lambda line: stderr_line(env, line))
     ws_opts, token = resolve_ws(args, env, notice)
     if opts.annotate and not opts.save_dir:
         raise UsageError("--annotate draws on saved frames: give --save-dir too")
+    if opts.forward_url is not None:
+        check_url(opts.forward_url, option="--forward")  # a backend that cannot be POSTed to is a usage error, not a failure a frame
     opts = dataclasses.replace(opts, token=token)
     with endpoint(args.url, "/ws/stream/{camera_id}", notice, ("ws", "wss", "http", "https")) as base:
         if args.url is None:

@@ -18,6 +18,9 @@ class Checks:
     fail_on_empty: bool = False
 
     def __post_init__(self) -> None:
+        from .inputs import check_finite
+
+        check_finite(self, {"max_ttft_ms": "--max-ttft"})
         if self.expect is not None:
             try:
                 self._pattern = re.compile(self.expect)

@@ -73,10 +73,11 @@ def sync_channel(
         yield None
         return
     from .hybrid import SyncChannel
-    from .settings import resolve_ws
+    from .settings import check_url, resolve_ws
 
     if sync_ws.startswith("/"):
         sync_ws = urljoin(chat_url, sync_ws)
+    check_url(sync_ws, ("ws", "wss", "http", "https"), "--sync-ws")
     opts, _ = resolve_ws(args, env, renderer.note)
     opts.headers.pop("Authorization", None)  # this channel takes the token in its query
     with SyncChannel(sync_ws, token, opts) as channel:
@@ -130,7 +131,7 @@ def http_chat(args: ChatArgs, env: Environment, sync_ws: str | None, fallback_ur
     resolved = resolve_request(args, env)
     headers = parse_headers(args.header)
     scheme = args.auth_scheme or dialect_named(dialect).auth_scheme
-    fallback = check_url(fallback_url) if fallback_url is not None else None
+    fallback = check_url(fallback_url, option="--fallback-url") if fallback_url is not None else None
     _startup_done()
     with endpoint(given_url, dialect_named(dialect).demo_path, renderer.note) as url:
         if token is None:

@@ -71,15 +71,20 @@ def resolve_token(
     return found
 
 
-def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+def check_url(url: str, schemes: tuple[str, ...] = ("http", "https"), option: str = "--url") -> str:
     """The URL as given, or a usage error: empty, another scheme, or no host."""
     from urllib.parse import urlsplit
 
     if url == "":
-        raise UsageError("--url is empty", hint="leave --url out to use the built-in demo server")
-    parts = urlsplit(url)
+        hint = "leave --url out to use the built-in demo server" if option == "--url" else None
+        raise UsageError(f"{option} is empty", hint=hint)
+    expected = f"expected {' or '.join(s + '://' for s in schemes)}HOST[:PORT]/PATH"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # urllib refuses a host in brackets that is no IPv6 address, or an unclosed one
+        raise UsageError(f"bad URL {url!r}: {exc}", hint=expected) from None
     if parts.scheme.lower() not in schemes or not parts.netloc:
-        raise UsageError(f"bad URL {url!r}: expected {' or '.join(s + '://' for s in schemes)}HOST[:PORT]/PATH")
+        raise UsageError(f"bad URL {url!r}: {expected}")
     check_port(parts, url)
     return url
 

@@ -6,7 +6,9 @@ Every failure here is a ``UsageError`` (exit 2) with a message that names the fi
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import math
 import os
 import re
 import stat
@@ -103,6 +105,18 @@ def parse_size(text: str, option: str) -> int:
     return value
 
 
+def check_finite(values: Any, options: dict[str, str] | None = None) -> None:
+    """Every float field of the dataclass ``values`` is a finite number, else a usage error naming its
+    option (``--`` and the field's name, unless ``options`` maps the field to another). Typer's ranges
+    let ``nan`` through (it compares false with every bound) and ``inf`` wherever there is no upper
+    bound: neither is a timeout, a rate or a sampling value, and ``NaN`` is not JSON."""
+    for item in dataclasses.fields(values):
+        value = getattr(values, item.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            option = (options or {}).get(item.name) or "--" + item.name.replace("_", "-")
+            raise UsageError(f"{option}: {value} is not a finite number")
+
+
 # -- images ---------------------------------------------------------------------------------------
 
 
@@ -159,16 +173,34 @@ def load_image(src: str, stdin: BinaryIO | None = None, max_size: int = DEFAULT_
     if lowered.startswith(("http://", "https://")):
         return src
     if lowered.startswith("data:"):
-        if "," not in src:
-            raise UsageError(f"image {src[:40]!r}… is not a valid data: URI")
-        return src
-    name = "image on standard input" if src == "-" else f"image {src!r}"
-    data = read_file_bytes(src, "image", stdin, limit=max_size, option="--max-image-size")
+        name = f"image {src[:40]!r}{'…' if len(src) > 40 else ''}"
+        data = data_uri_bytes(src, name, max_size)
+    else:
+        name = "image on standard input" if src == "-" else f"image {src!r}"
+        data = read_file_bytes(src, "image", stdin, limit=max_size, option="--max-image-size")
     mime = sniff_image_mime(data)
     if mime is None:
         raise UsageError(f"{name} is not a PNG, JPEG, GIF or WebP image")
     check_image(data, name)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def data_uri_bytes(uri: str, name: str, max_size: int) -> bytes:
+    """The bytes of a base64 ``data:`` URI, held to the checks a file gets (its size, its type, that it
+    decodes): a server must not be the one to find out that an image is none."""
+    import binascii
+
+    head, comma, payload = uri.partition(",")
+    if not comma or not head.lower().endswith(";base64"):
+        raise UsageError(f"{name} is not a base64 data: URI", hint="data:image/png;base64,...")
+    payload = "".join(payload.split())  # (line-wrapped base64 is still base64)
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise UsageError(f"{name}: its base64 does not decode") from None
+    if len(data) > max_size:
+        raise UsageError(f"{name} is larger than --max-image-size ({max_size} bytes)", hint="raise --max-image-size if it should be sent")
+    return data
 
 
 # -- history and conversation files ---------------------------------------------------------------
@@ -242,8 +274,14 @@ def load_conversation(path: str) -> list[HistoryMessage]:
     check_conversation_path(path)
     if not os.path.exists(path):
         return []
-    data = read_file_bytes(path, "conversation file")
-    return parse_history(decode_text(data, f"conversation file {path}"), path)
+    text = decode_text(read_file_bytes(path, "conversation file"), f"conversation file {path}")
+    if text.lstrip().startswith("["):
+        # --history takes a JSON array, but the turns appended to it would make this file unreadable
+        raise UsageError(
+            f"conversation file {path!r} is a JSON array: -C keeps one message a line (NDJSON) and appends to it",
+            hint=f"give it as --history {path}, or make it NDJSON once: jq -c '.[]'",
+        )
+    return parse_history(text, path)
 
 
 def append_conversation(path: str, turns: list[dict[str, Any]], *, write: Callable[[int, bytes], int] = os.write) -> None:

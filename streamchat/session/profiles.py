@@ -16,6 +16,7 @@ Only the standard library here: the file is read while Typer parses options.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -94,8 +95,8 @@ def _check_table(table: Any, where: str, text: str, path: Path) -> dict[str, Any
             raise UsageError(f"{path}:{line}: headers must be a table of strings")
         if key == "dialect" and value not in DIALECTS:
             raise UsageError(f"{path}:{line}: dialect must be one of {', '.join(DIALECTS)}")
-        if key.endswith("_timeout") and value <= 0:
-            raise UsageError(f"{path}:{line}: {key} must be more than 0")
+        if key.endswith("_timeout") and not (0 < value < math.inf):  # (TOML has nan and inf; nan fails both)
+            raise UsageError(f"{path}:{line}: {key} must be a finite number more than 0")
     return table
 
 

@@ -19,7 +19,17 @@ from ..protocol.strict_json import clean
 from . import credentials
 from .conversation import Conversation
 from .credentials import check_url, parse_headers
-from .inputs import build_message, decode_text, load_history, load_image, parse_size, read_file_bytes, stdin_has_data, strip_newlines
+from .inputs import (
+    build_message,
+    check_finite,
+    decode_text,
+    load_history,
+    load_image,
+    parse_size,
+    read_file_bytes,
+    stdin_has_data,
+    strip_newlines,
+)
 from .output import OutputOptions
 from .params import parse_params
 
@@ -90,6 +100,9 @@ class ChatArgs:
     token_command: Optional[str] = None  # from the config file: run only when no other token is given
     token_command_source: str = ""
     profile_params: dict[str, Any] = field(default_factory=dict)  # the config file's params (under -p's)
+
+    def __post_init__(self) -> None:
+        check_finite(self)
 
     @classmethod
     def from_locals(cls, values: dict[str, Any]) -> ChatArgs:
