@@ -6,7 +6,6 @@ whole: a usage or write error (status 2) with one line on stderr, never an inter
 
 from __future__ import annotations
 
-import base64
 import errno
 import json
 import os
@@ -240,38 +239,3 @@ def test_real_images_are_accepted(tmp_path, fmt):
         r = run_cli("chat", "--url", url, "-q", "-i", str(img), "Hi")
     assert r.code == 0, r.stderr
     assert b"data:image/" in seen.requests[0]
-
-
-def _data_uri(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-@pytest.mark.parametrize(
-    "uri, why",
-    [
-        ("data:image/png;base64,@@@not base64@@@", "its base64 does not decode"),
-        (_data_uri(b"hello"), "is not a PNG, JPEG, GIF or WebP image"),
-        (_data_uri(b"hello", "text/plain"), "is not a PNG, JPEG, GIF or WebP image"),
-        ("data:image/png,%89PNG", "is not a base64 data: URI"),
-        (_data_uri(b"\x89PNG\r\n\x1a\n"), "does not decode as an image"),
-        (_data_uri(_image("PNG"))[:-8] + "A" * 8, "does not decode as an image"),
-    ],
-)
-def test_a_data_uri_that_holds_no_image_is_refused_before_any_request(uri, why):
-    # before: any data: URI with a comma was sent as it was, whatever it held
-    with http_server([http_response(REPLY)]) as (url, seen):
-        for command in ("chat", "ws-chat"):
-            r = run_cli(command, "--url", url, "-i", uri, "Hi")
-            assert r.code == 2 and why in r.stderr, r.stderr
-    assert seen.connections == 0
-
-
-def test_a_data_uri_image_is_held_to_the_size_cap_and_named_by_its_bytes():
-    png = _image("PNG")
-    with http_server([http_response(REPLY)]) as (url, seen):
-        r = run_cli("chat", "--url", url, "-i", _data_uri(png), "--max-image-size", str(len(png) - 1), "Hi")
-        assert r.code == 2 and "larger than --max-image-size" in r.stderr, r.stderr
-        r = run_cli("chat", "--url", url, "-q", "-i", _data_uri(png, "image/jpeg"), "Hi")  # the type it claims is not the type it is
-        assert r.code == 0, r.stderr
-    assert seen.connections == 1
-    assert _data_uri(png).encode() in seen.requests[0]
