@@ -86,7 +86,7 @@ def serve(
     from ..errors import UsageError
     from ..server.config import ServerConfig
     from ..server.embedded import bind, run_foreground
-    from ..session.inputs import parse_size
+    from ..session.inputs import check_finite, parse_size
 
     config = ServerConfig.with_rate(
         tokens_per_second,
@@ -102,6 +102,7 @@ def serve(
         max_body=parse_size(max_body, "--max-body"),
         limit_concurrency=limit_concurrency,
     )
+    check_finite(config, {"itl_ms": "--tokens-per-second" if tokens_per_second else "--itl-ms"})  # (nan passes click's ranges)
     if not token and not _is_loopback(host):
         sys.stderr.write(f"streamchat: warning: serving on {host} without --token: anyone who can reach it may use it\n")
     try:
