@@ -352,3 +352,23 @@ def test_a_json_turn_with_its_own_model_takes_that_models_provider():
     assert request_for_line('{"message": "m", "model_id": "acme/zz", "provider_slug": "p"}', base, "line 1").provider_slug == "p"
     chosen = ChatRequest(message="x", model_id="deepseek/deepseek-chat", provider_slug="mine")  # --provider mine
     assert request_for_line('{"message": "m", "model_id": "acme/zz"}', chosen, "line 1").provider_slug == "mine"
+
+
+@pytest.mark.parametrize("turn", [b'{"message": ""}\n', b'{"model_id": "m"}\n'])
+def test_a_json_turn_without_a_message_is_a_usage_error_after_the_turns_before_it(server, ws, turn):
+    """As chat and `ws-chat ""` refuse an empty message, a JSON turn must carry one."""
+    first = len(ws.requests)
+    r = run_cli("ws-chat", "--url", ws_url(server), "-o", "ndjson", input=b"one\n" + turn + b"three\n")
+    assert r.code == 2, r.stderr
+    assert "stdin:2: the JSON request has no message" in r.stderr
+    assert [req["message"] for _, req in ws.requests[first:]] == ["one"]
+    assert [line["type"] for line in r.lines()][-1] == "done"  # the first turn's reply was written
+
+
+def test_a_stdin_turn_that_is_not_utf8_is_refused_as_chat_refuses_it(server, ws):
+    first = len(ws.requests)
+    r = run_cli("ws-chat", "--url", ws_url(server), input=b"caf\xe9\n")
+    assert r.code == 2 and "standard input is not UTF-8 text" in r.stderr, r.stderr
+    assert ws.requests[first:] == []
+    single = run_cli("ws-chat", "--url", ws_url(server), "")
+    assert single.code == 2 and 'streamchat ws-chat "Hello"' in single.stderr, single.stderr

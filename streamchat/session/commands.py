@@ -247,12 +247,14 @@ def models(args: ChatArgs, env: Environment, output: str) -> int:
 
 def stdin_turns(env: Environment) -> Iterator[str]:
     """Each non-empty stdin line, read as it comes (a coprocess can answer turn by turn)."""
+    from .inputs import decode_text
+
     assert env.stdin is not None
     while True:
         raw = env.stdin.readline()
         if not raw:
             return
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        line = decode_text(raw, "standard input").rstrip("\r\n")  # as chat refuses it: a turn is text
         if line.strip():
             yield line
 
@@ -299,7 +301,10 @@ def request_for_line(line: str, base: ChatRequest, where: str) -> ChatRequest:
         slug = provider_slug(model, None)
         if slug:
             fields["provider_slug"] = slug
-    return chat_request({**fields, **obj}, where)
+    request = chat_request({**fields, **obj}, where)
+    if not request.message:
+        raise UsageError(f"{where}: the JSON request has no message", hint='{"message": "Hello", ...}')
+    return request
 
 
 def ws_chat(args: ChatArgs, env: Environment, checks: Checks | None = None) -> int:
@@ -320,7 +325,7 @@ def ws_chat(args: ChatArgs, env: Environment, checks: Checks | None = None) -> i
     interactive = not single and not piped and bool(env.stdin_isatty)
     if not (single or piped or interactive):
         raise UsageError("no message: give MESSAGE, pipe one turn a line on stdin, or run on a terminal")
-    resolved = resolve_request(args, env, message_required=single, read_stdin=single)
+    resolved = resolve_request(args, env, message_required=single, read_stdin=single, command="ws-chat")
     base = resolved.request
     _startup_done()
 

@@ -234,7 +234,9 @@ class Resolved:
         return self.conversation.keeper(request or self.request, self.given_system)
 
 
-def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool = True, read_stdin: bool = True) -> Resolved:
+def resolve_request(
+    args: ChatArgs, env: Environment, *, message_required: bool = True, read_stdin: bool = True, command: str = "chat"
+) -> Resolved:
     """The request (message, history, images, sampling), from options and stdin.
 
     ``read_stdin=False`` leaves stdin alone (``ws-chat`` reads it as one turn a line).
@@ -255,7 +257,7 @@ def resolve_request(args: ChatArgs, env: Environment, *, message_required: bool 
         message = clean(message)  # argv bytes that are not UTF-8 arrive as lone surrogates: U+FFFD
     if message is None or message == "":
         if message_required:
-            raise UsageError("no message: give MESSAGE or pipe text on stdin", hint='streamchat chat "Hello"')
+            raise UsageError("no message: give MESSAGE or pipe text on stdin", hint=f'streamchat {command} "Hello"')
         message = None
     system = args.system
     if args.system_file is not None:
