@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from conftest import clean_env, expected_reply, run_cli, wait_until
+from raw_servers import raw_server
 
 from streamchat.server.openwebui import DEMO_TOKEN
 
@@ -85,6 +86,27 @@ def test_a_dropped_socket_mid_reply_is_3_with_the_tokens_before_it(server):
 def test_socket_silence_is_4(server):
     r = sio(server, "-H", "X-Streamchat-Fault: stall-after=2", "--read-timeout", "0.5", "Hi")
     assert r.code == 4
+
+
+SIGN_IN_REFUSED = b'{"detail":"The email or password provided is incorrect. Please check for typos and try logging in again."}'
+
+
+def test_no_token_when_open_webui_auth_is_on_is_an_auth_failure():
+    # Open WebUI 0.12.4 with its auth on answers the empty-credential sign-in with this 400 (seen live):
+    # the user gave no token where one is needed, which is exit 5 as a wrong token is, never a plain HTTP error.
+    with raw_server(SIGN_IN_REFUSED, framing="length", content_type="application/json", status="400 Bad Request", path="") as url:
+        r = run_cli("chat", "--transport", "socketio", "--url", url, "-o", "ndjson", "Hi")
+    assert r.code == 5, r.stderr
+    assert r.lines() == [
+        {
+            "type": "error",
+            "message": "no token given, and Open WebUI refused to sign in with empty credentials (its auth is on): "
+            "HTTP 400 Bad Request: The email or password provided is incorrect. Please check for typos and try logging in again.",
+            "code": "http_400",
+            "status": 400,
+        }
+    ]
+    assert "hint: give a token with STREAMCHAT_TOKEN or --token-file" in r.stderr
 
 
 def test_refused_is_3(cli):
