@@ -6,9 +6,10 @@ import json
 import signal
 import subprocess
 import sys
+import uuid
 
 import pytest
-from conftest import clean_env, expected_reply, run_cli, wait_until
+from conftest import clean_env, expected_reply, run_cli, seen_by, wait_until
 from raw_servers import raw_server
 
 from streamchat.server.openwebui import DEMO_TOKEN
@@ -35,6 +36,34 @@ def test_reasoning_deltas(server):
     assert r.code == 0, r.stderr
     obj = json.loads(r.out)
     assert obj["reasoning"] == "Let me think about what the user asked." and obj["content"] == expected_reply("Hi", "demo-reasoner")
+
+
+def test_sampling_options_and_params_reach_open_webui(server):
+    # Open WebUI hands the top-level OpenAI fields of its chat request on to the model (seen live), so
+    # --max-tokens, --temperature and --param must be in it; the fields that route the reply to our
+    # socket stay ours, or the reply could never be found.
+    test_id = str(uuid.uuid4())
+    r = sio(
+        server,
+        "-H",
+        f"X-Test-Id: {test_id}",
+        "--max-tokens",
+        "3",
+        "--temperature",
+        "0.5",
+        "-p",
+        "seed=7",
+        "-p",
+        "id=hijack",
+        "-o",
+        "ndjson",
+        "Hi",
+    )
+    assert r.code == 0, r.stderr
+    assert [line["type"] for line in r.lines()] == ["content"] * 3 + ["usage", "done"] and r.lines()[-1]["finish_reason"] == "length"
+    (posted,) = [json.loads(seen.body) for seen in seen_by(server, test_id) if seen.path == "/api/chat/completions"]
+    assert posted["max_tokens"] == 3 and posted["temperature"] == 0.5 and posted["seed"] == 7
+    assert posted["id"] != "hijack" and posted["chat_id"] == "temporary:" + posted["session_id"]
 
 
 def test_token_from_env_is_used_and_never_shown(auth_server):
