@@ -1,7 +1,8 @@
-"""streamchat against real third-party servers on loopback: LiteLLM's proxy and Hugging Face `transformers serve`.
+"""streamchat against real third-party servers on loopback: LiteLLM's proxy, Hugging Face `transformers serve`, Open WebUI.
 
     python3 scripts/interop.py --reuse                       # the streamchat on PATH
     python3 scripts/interop.py --reuse --streamchat /path/to/venv --venvs /work/venvs --only litellm
+    python3 scripts/interop.py --reuse --only openwebui       # Open WebUI runs only when asked for
 
 Each server gets a throwaway virtual environment of its own (under --venvs: `litellm`, `hfserve`), made once
 and reused with --reuse (installing takes minutes). Everything runs offline on 127.0.0.1; every server started
@@ -24,12 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "interop"))
 
-from envs import HFSERVE, LITELLM, ensure  # noqa: E402
+from envs import HFSERVE, LITELLM, OPENWEBUI, ensure  # noqa: E402
 from harness import Report, run  # noqa: E402
 from hf_steps import HFServeSuite  # noqa: E402
 from litellm_steps import LiteLLMSuite  # noqa: E402
+from openwebui_steps import OpenWebUISuite  # noqa: E402
 
-SUITES = {"litellm": (LITELLM, LiteLLMSuite), "hf": (HFSERVE, HFServeSuite)}
+SUITES = {"litellm": (LITELLM, LiteLLMSuite), "hf": (HFSERVE, HFServeSuite), "openwebui": (OPENWEBUI, OpenWebUISuite)}
+DEFAULT_SUITES = ["litellm", "hf"]  # Open WebUI (7 GB, three servers) only with --only openwebui
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,7 +49,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--reuse", action="store_true", help="skip pip when a venv already imports what it needs")
     parser.add_argument("--fresh", action="store_true", help="delete the servers' venvs and install them again")
-    parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only this server's steps (repeatable)")
+    parser.add_argument(
+        "--only", choices=sorted(SUITES), action="append", help="run only this server's steps (repeatable; openwebui runs only when named)"
+    )
     parser.add_argument(
         "--workdir", type=Path, help="where logs, configs, raw answers and the tiny model go (default: a new temporary directory)"
     )
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     suites = []
     try:
-        for name in args.only or ["litellm", "hf"]:
+        for name in args.only or DEFAULT_SUITES:
             spec, suite_class = SUITES[name]
             venv = args.venvs / spec.name
             suite = suite_class(venv, executable, workdir)

@@ -321,3 +321,79 @@ def test_the_first_tool_is_read_from_every_dialects_shape():
     assert all(call == calls[0] for call in calls)  # the same call whichever API offered the tool
     assert calls[0].parsed == {"unit": "C", "at": {"n": 1.5}} and "".join(calls[0].pieces) == calls[0].arguments
     assert call_first_tool([], "Hi") is None and call_first_tool(["junk", {"name": ""}], "Hi") is None
+
+
+CALLED = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+RESULT = '{"temperature": 21}'
+ANSWERED_TOOL = {
+    "openai": (
+        "/v1/chat/completions",
+        {
+            "messages": [
+                {"role": "user", "content": ASK},
+                {"role": "assistant", "tool_calls": [CALLED]},
+                {"role": "tool", "tool_call_id": "call_1", "content": RESULT},
+            ],
+            "tools": TOOLS_OPENAI,
+            "stream": True,
+        },
+    ),
+    "anthropic": (
+        "/v1/messages",
+        {
+            "messages": [
+                {"role": "user", "content": ASK},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}],
+                },
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": RESULT}]},
+            ],
+            "tools": TOOLS_ANTHROPIC,
+            "max_tokens": 64,
+            "stream": True,
+        },
+    ),
+    "responses": (
+        "/v1/responses",
+        {
+            "input": [
+                {"role": "user", "content": ASK},
+                {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"city":"Paris"}'},
+                {"type": "function_call_output", "call_id": "call_1", "output": RESULT},
+            ],
+            "tools": TOOLS_RESPONSES,
+            "stream": True,
+        },
+    ),
+    "ollama": (
+        "/api/chat",
+        {
+            "messages": [
+                {"role": "user", "content": ASK},
+                {"role": "assistant", "content": "", "tool_calls": [CALLED]},
+                {"role": "tool", "content": RESULT},
+            ],
+            "tools": TOOLS_OPENAI,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("dialect", list(ANSWERED_TOOL))
+def test_a_conversation_ending_with_a_tool_result_is_answered_in_text(server, dialect):
+    # A front end that runs the tools it offers (Open WebUI offers its own on every chat) sends the result
+    # back with the tools still offered: calling one again would loop until the front end gives up.
+    path, body = ANSWERED_TOOL[dialect]
+    status, _, answer = post_json(server.url, path, {"model": "m", **body})
+    assert status == 200
+    text = answer.decode()
+    call_marker = {"openai": '"tool_calls"', "anthropic": '"tool_use"', "responses": '"function_call"', "ollama": '"tool_calls"'}
+    assert call_marker[dialect] not in text
+    text_marker = {
+        "openai": '"delta":{"content":"',
+        "anthropic": '"text_delta"',
+        "responses": "response.output_text.delta",
+        "ollama": '"content":"',
+    }
+    assert text_marker[dialect] in text  # a text reply instead

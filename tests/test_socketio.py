@@ -6,9 +6,11 @@ import json
 import signal
 import subprocess
 import sys
+import uuid
 
 import pytest
-from conftest import clean_env, expected_reply, run_cli, wait_until
+from conftest import clean_env, expected_reply, run_cli, seen_by, wait_until
+from raw_servers import raw_server
 
 from streamchat.server.openwebui import DEMO_TOKEN
 
@@ -34,6 +36,34 @@ def test_reasoning_deltas(server):
     assert r.code == 0, r.stderr
     obj = json.loads(r.out)
     assert obj["reasoning"] == "Let me think about what the user asked." and obj["content"] == expected_reply("Hi", "demo-reasoner")
+
+
+def test_sampling_options_and_params_reach_open_webui(server):
+    # Open WebUI hands the top-level OpenAI fields of its chat request on to the model (seen live), so
+    # --max-tokens, --temperature and --param must be in it; the fields that route the reply to our
+    # socket stay ours, or the reply could never be found.
+    test_id = str(uuid.uuid4())
+    r = sio(
+        server,
+        "-H",
+        f"X-Test-Id: {test_id}",
+        "--max-tokens",
+        "3",
+        "--temperature",
+        "0.5",
+        "-p",
+        "seed=7",
+        "-p",
+        "id=hijack",
+        "-o",
+        "ndjson",
+        "Hi",
+    )
+    assert r.code == 0, r.stderr
+    assert [line["type"] for line in r.lines()] == ["content"] * 3 + ["usage", "done"] and r.lines()[-1]["finish_reason"] == "length"
+    (posted,) = [json.loads(seen.body) for seen in seen_by(server, test_id) if seen.path == "/api/chat/completions"]
+    assert posted["max_tokens"] == 3 and posted["temperature"] == 0.5 and posted["seed"] == 7
+    assert posted["id"] != "hijack" and posted["chat_id"] == "temporary:" + posted["session_id"]
 
 
 def test_token_from_env_is_used_and_never_shown(auth_server):
@@ -85,6 +115,27 @@ def test_a_dropped_socket_mid_reply_is_3_with_the_tokens_before_it(server):
 def test_socket_silence_is_4(server):
     r = sio(server, "-H", "X-Streamchat-Fault: stall-after=2", "--read-timeout", "0.5", "Hi")
     assert r.code == 4
+
+
+SIGN_IN_REFUSED = b'{"detail":"The email or password provided is incorrect. Please check for typos and try logging in again."}'
+
+
+def test_no_token_when_open_webui_auth_is_on_is_an_auth_failure():
+    # Open WebUI 0.12.4 with its auth on answers the empty-credential sign-in with this 400 (seen live):
+    # the user gave no token where one is needed, which is exit 5 as a wrong token is, never a plain HTTP error.
+    with raw_server(SIGN_IN_REFUSED, framing="length", content_type="application/json", status="400 Bad Request", path="") as url:
+        r = run_cli("chat", "--transport", "socketio", "--url", url, "-o", "ndjson", "Hi")
+    assert r.code == 5, r.stderr
+    assert r.lines() == [
+        {
+            "type": "error",
+            "message": "no token given, and Open WebUI refused to sign in with empty credentials (its auth is on): "
+            "HTTP 400 Bad Request: The email or password provided is incorrect. Please check for typos and try logging in again.",
+            "code": "http_400",
+            "status": 400,
+        }
+    ]
+    assert "hint: give a token with STREAMCHAT_TOKEN or --token-file" in r.stderr
 
 
 def test_refused_is_3(cli):

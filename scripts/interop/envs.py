@@ -45,6 +45,17 @@ HFSERVE = EnvSpec(
 )
 
 
+# Exactly the version whose socket traffic is captured in shared/captures/open-webui/ and that the
+# Open WebUI steps were written against (about 10 minutes and 7 GB to install).
+OPENWEBUI = EnvSpec(
+    name="openwebui",
+    requirements=("open-webui==0.12.4",),
+    imports=("open_webui",),
+    executable="open-webui",
+    reported=("open-webui",),
+)
+
+
 def python_of(venv: Path) -> Path:
     return venv / "bin" / "python"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import socketio
 
-from ..errors import AuthError, ConnectionLostError, ProtocolError, StreamTimeoutError
+from ..errors import AuthError, ConnectionLostError, HTTPStatusError, ProtocolError, StreamTimeoutError
 from ..protocol import strict_json
 from ..protocol.openwebui import CALL_TYPES, refusal
 from .http import HTTPOptions, request
@@ -41,12 +41,32 @@ def post_json(url: str, body: Any, opts: HTTPOptions, token: str | None) -> Any:
         raise ProtocolError(f"{url}: the answer is not JSON") from exc
 
 
+NO_TOKEN_HINT = "give a token with STREAMCHAT_TOKEN or --token-file"
+
+# What Open WebUI answers a sign-in it refuses: 400 "The email or password provided is incorrect" (its
+# auth is on), 401/403 from a proxy or an older version in front of it.
+SIGN_IN_REFUSED = frozenset({400, 401, 403})
+
+
 def sign_in(base: str, opts: HTTPOptions) -> str:
-    """With no token: Open WebUI hands one out for empty credentials when its auth is disabled."""
-    answer = post_json(base + "/api/v1/auths/signin", {"email": "", "password": ""}, opts, None)
+    """With no token: Open WebUI hands one out for empty credentials when its auth is disabled.
+
+    When its auth is on it refuses them, and that is an authentication failure like a wrong token's,
+    not some other HTTP error: the user must give a token."""
+    try:
+        answer = post_json(base + "/api/v1/auths/signin", {"email": "", "password": ""}, opts, None)
+    except (AuthError, HTTPStatusError) as exc:
+        status = getattr(exc, "status", None)
+        if status not in SIGN_IN_REFUSED:
+            raise
+        raise AuthError(
+            f"no token given, and Open WebUI refused to sign in with empty credentials (its auth is on): {exc.message}",
+            status=status,
+            hint=NO_TOKEN_HINT,
+        ) from exc
     token = answer.get("token") if isinstance(answer, dict) else None
     if not isinstance(token, str) or not token:
-        raise AuthError("Open WebUI's sign-in gave no token", hint="give a token with STREAMCHAT_TOKEN or --token-file")
+        raise AuthError("Open WebUI's sign-in gave no token", hint=NO_TOKEN_HINT)
     return token
 
 

@@ -33,6 +33,9 @@ class Ask:
     prompt_tokens: int | None = None
     stream: bool = True
     tools: list[Any] = field(default_factory=list)
+    # The conversation ends with a tool's result: a model answers that in text. Calling a tool again
+    # would make a front end that runs the tools (Open WebUI offers its own on every chat) loop.
+    tool_answered: bool = False
     include_usage: bool = True  # (OpenAI) the usage chunk is sent only when stream_options ask for it
 
 
@@ -115,5 +118,5 @@ def plan_for(config: ServerConfig, ask: Ask) -> ReplyPlan:
         max_tokens=limit,
         reasoning=config.reasoning,
         prompt_tokens=ask.prompt_tokens,
-        tools=ask.tools,
+        tools=[] if ask.tool_answered else ask.tools,
     )

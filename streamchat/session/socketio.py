@@ -77,12 +77,26 @@ class SocketIOExchange:
         self.connection.close()
 
 
+def chat_body(request: ChatRequest, session_id: str, chat_id: str, message_id: str) -> dict[str, Any]:
+    """What is posted to start the reply: an OpenAI chat request (Open WebUI hands its sampling fields
+    and any other top-level field on to the model, as the user's ``--param`` fields are meant to go),
+    plus the three fields that send the reply to our socket. Those three stay ours whatever the params
+    say: the reply could not be found on the socket otherwise."""
+    from ..dialects.base import SAMPLING, sampling
+    from ..dialects.openai import messages as openai_messages
+
+    body: dict[str, Any] = {"model": request.model_id, "messages": openai_messages(request), "stream": True}
+    body.update(sampling(request, *SAMPLING))
+    body.update(request.params or {})
+    body.update({"session_id": session_id, "chat_id": chat_id, "id": message_id})
+    return body
+
+
 def run_socketio_chat(
     target: OpenWebUITarget, request: ChatRequest, opts: HTTPOptions, renderer: Renderer, *, keep: Callable[[Reply], None] | None = None
 ) -> Reply:
     """One reply over the channel; returns it when complete, raises a StreamchatError otherwise."""
     from ..client.socketio import SocketIOConnection, post_json, sign_in
-    from ..dialects.openai import messages as openai_messages
 
     base = target.base_url.rstrip("/")
 
@@ -96,14 +110,7 @@ def run_socketio_chat(
         connection = SocketIOConnection(base, token, opts, mapper.ours)
         try:
             chat_id = target.chat_id or f"temporary:{connection.sid}"
-            body = {
-                "model": request.model_id,
-                "messages": openai_messages(request),
-                "stream": True,
-                "session_id": connection.sid,
-                "chat_id": chat_id,
-                "id": message_id,
-            }
+            body = chat_body(request, connection.sid, chat_id, message_id)
             exchange = SocketIOExchange(connection, chat_id, mapper, opts.read_timeout)
             started = post_json(base + "/api/chat/completions", body, opts, token)
             if not isinstance(started, dict) or not started.get("task_ids"):
@@ -116,4 +123,4 @@ def run_socketio_chat(
     return Turn(renderer, keep=keep).run(start)
 
 
-__all__ = ["SocketIODecoder", "SocketIOExchange", "run_socketio_chat"]
+__all__ = ["SocketIODecoder", "SocketIOExchange", "chat_body", "run_socketio_chat"]

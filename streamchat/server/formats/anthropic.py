@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..replies import Ask, ReplyPlan
-from .base import BadRequest, Dialect, Format, last_user_text, prompt_tokens, sse_named, tools_of
+from .base import BadRequest, Dialect, Format, ends_with_tool_result, last_user_text, prompt_tokens, sse_named, tools_of
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
 
@@ -122,6 +122,7 @@ def read_anthropic(body: Any, query: Mapping[str, str]) -> Ask:
         prompt_tokens(messages),
         stream=body.get("stream") is True,
         tools=tools_of(body),
+        tool_answered=ends_with_tool_result(messages),
     )
 
 

@@ -104,3 +104,16 @@ def prompt_tokens(messages: list[Any], *extra: Any) -> int:
 def tools_of(body: Mapping[str, Any]) -> list[Any]:
     tools = body.get("tools")
     return tools if isinstance(tools, list) else []
+
+
+def ends_with_tool_result(conversation: Any) -> bool:
+    """The last item is a tool's result, in any dialect's spelling: an OpenAI or Ollama ``tool`` message
+    (``function`` in the older API), an Anthropic user turn holding ``tool_result`` blocks, a Responses
+    ``function_call_output`` item."""
+    if not isinstance(conversation, list) or not conversation or not isinstance(conversation[-1], dict):
+        return False
+    last = conversation[-1]
+    if last.get("role") in ("tool", "function") or last.get("type") == "function_call_output":
+        return True
+    content = last.get("content")
+    return isinstance(content, list) and any(isinstance(part, dict) and part.get("type") == "tool_result" for part in content)

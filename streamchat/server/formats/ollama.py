@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..replies import Ask, ReplyPlan, count_tokens
-from .base import BadRequest, Dialect, Format, dumps, prompt_tokens, text_of, tools_of
+from .base import BadRequest, Dialect, Format, dumps, ends_with_tool_result, prompt_tokens, text_of, tools_of
 
 DEFAULT_MODEL = "deepseek/deepseek-chat"
 LOAD_NS = 2_000_000  # the model is always loaded: a constant, small load time
@@ -124,6 +124,7 @@ def read_chat(body: Any, query: Mapping[str, str]) -> Ask:
         prompt_tokens(messages),
         stream=body.get("stream") is not False,
         tools=tools_of(body),
+        tool_answered=ends_with_tool_result(messages),
     )
 
 

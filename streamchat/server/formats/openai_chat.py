@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..replies import Ask, ReplyPlan
-from .base import BadRequest, Dialect, Format, last_user_text, prompt_tokens, sse_data, tools_of
+from .base import BadRequest, Dialect, Format, ends_with_tool_result, last_user_text, prompt_tokens, sse_data, tools_of
 
 DEFAULT_MODEL = "deepseek/deepseek-chat"
 
@@ -111,6 +111,7 @@ def read_openai(body: Any, query: Mapping[str, str]) -> Ask:
         prompt_tokens(messages),
         stream=body.get("stream") is True,
         tools=tools_of(body),
+        tool_answered=ends_with_tool_result(messages),
         include_usage=isinstance(options, dict) and options.get("include_usage") is True,
     )
 

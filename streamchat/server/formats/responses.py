@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..replies import Ask, ReplyPlan, count_tokens
-from .base import BadRequest, Dialect, Format, sse_named, text_of, tools_of
+from .base import BadRequest, Dialect, Format, ends_with_tool_result, sse_named, text_of, tools_of
 
 DEFAULT_MODEL = "deepseek/deepseek-chat"
 KINDS = {"reasoning": "reasoning", "content": "message", "tool": "function_call"}
@@ -201,6 +201,7 @@ def read_responses(body: Any, query: Mapping[str, str]) -> Ask:
         prompt,
         stream=body.get("stream") is True,
         tools=tools_of(body),
+        tool_answered=ends_with_tool_result(body.get("input")),
     )
 
 
