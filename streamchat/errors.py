@@ -108,7 +108,11 @@ class AuthError(StreamchatError):
     exit_code = 5
 
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None, code: str | None = None) -> None:
-        super().__init__(message, hint=hint, code=code or (f"http_{status}" if status is not None else "auth_refused"))
+        if status is None and code is None:
+            # A refusal with no HTTP status of its own (Open WebUI's Socket.IO connect or user-join) is
+            # named as HTTP names refused credentials: scripts match one set of codes, http_401 among them.
+            status = 401
+        super().__init__(message, hint=hint, code=code or f"http_{status}")
         self.status = status  # the HTTP status (401, 403, 407), None for a WebSocket close 1008
 
 

@@ -28,7 +28,7 @@ def test_the_token_is_used_and_never_shown_and_a_wrong_one_is_counted(auth_serve
     assert r.code == 0, r.stderr
     assert TOKEN not in r.out + r.stderr
     wrong = run_cli(*args, "--token", "sk-an-api-key", "-q")
-    assert wrong.code == 8 and json.loads(wrong.out)["errors"] == {"auth_refused": 2}
+    assert wrong.code == 8 and json.loads(wrong.out)["errors"] == {"http_401": 2}
 
 
 def test_an_error_event_is_a_counted_failure(server):

@@ -73,8 +73,10 @@ def test_token_from_env_is_used_and_never_shown(auth_server):
 
 
 def test_wrong_token_is_refused_at_user_join(server):
-    r = sio(server, "Hi", env=clean_env(STREAMCHAT_TOKEN="sk-an-api-key"))
+    r = sio(server, "-o", "ndjson", "Hi", env=clean_env(STREAMCHAT_TOKEN="sk-an-api-key"))
     assert r.code == 5 and "user-join" in r.stderr
+    # no HTTP status of its own: named as HTTP names refused credentials (one set of codes for scripts)
+    assert r.lines()[-1] == {"type": "error", "message": "Open WebUI refused the token at user-join", "code": "http_401", "status": 401}
 
 
 @pytest.mark.parametrize(

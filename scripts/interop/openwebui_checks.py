@@ -349,9 +349,9 @@ class Checks:
         wrong = Streamchat(self.suite.exe, self.suite.workdir, "wrong-token")(*args)
         require_exit(wrong, 8, "bench with a wrong token")
         errors = json.loads(wrong.stdout).get("errors")
-        if errors != {"auth_refused": 6}:
+        if errors != {"http_401": 6}:
             raise StepFailed(f"a wrong token's failures are counted as {errors}")
-        return "6 ok with the token; a wrong one: exit 8, auth_refused x6"
+        return "6 ok with the token; a wrong one: exit 8, http_401 x6"
 
     def models(self) -> str:
         ran = self.suite.user("models", "--url", self.suite.authed.url + "/api/v1", "-o", "json")

@@ -156,7 +156,7 @@ def _socks5_tunnel(sock: socket.socket, where: Endpoint, proxy: Proxy) -> None:
         if answer[1] == 2:
             sock.sendall(socks5_auth(proxy))
             if _recv_exactly(sock, 2, shown)[1] != 0:
-                raise AuthError(f"SOCKS5 proxy {shown} refused the user name and password")
+                raise AuthError(f"SOCKS5 proxy {shown} refused the user name and password", status=407)  # as an HTTP proxy says it
         sock.sendall(socks5_connect(where.host, where.port, remote_dns=proxy.scheme == "socks5h"))
         head = _recv_exactly(sock, 5, shown)
         _recv_exactly(sock, socks5_reply_length(head) - 5, shown)
