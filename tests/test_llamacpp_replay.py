@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ DATA = Path(__file__).resolve().parent / "data" / "llamacpp"
 STREAM = (DATA / "stream.http").read_bytes()
 INTERRUPTED = (DATA / "interrupted.http").read_bytes()
 CONTEXT_OVERFLOW = (DATA / "context-overflow.http").read_bytes()
+QUEUED = (DATA / "queued-with-pings.http").read_bytes()
 DONE_CHUNK = b"e\r\ndata: [DONE]\n\n\r\n"
 
 
@@ -117,3 +119,31 @@ def test_a_stream_that_ends_before_any_event_is_truncated():
         r = run_cli("chat", "--url", server.url + "/v1/chat/completions", "-m", "tiny.gguf", "-o", "ndjson", "Hello there")
     assert r.code == 7
     assert r.lines() == [{"type": "error", "message": "stream truncated: the connection closed before done", "code": "truncated"}]
+
+
+def paced(response: bytes, pause: float):
+    """``response`` in its pieces (the head, each ping comment's chunk, the rest), ``pause`` seconds apart."""
+    head, body = response.split(b"\r\n\r\n", 1)
+    ping = b"2b\r\n: ping"
+    pieces = [head + b"\r\n\r\n"] + [ping + piece for piece in body.split(ping)[1:]]
+
+    def answer(conn: socket.socket, request: object) -> None:
+        for piece in pieces:
+            conn.sendall(piece)
+            time.sleep(pause)
+
+    return scripted_server(answer)
+
+
+def test_the_servers_ping_comments_keep_a_waiting_reply_alive():
+    """A request queued behind another gets its head at once, then only ': ping' comments (every 15 s on the
+    real server, every 0.4 s here) until its turn: silence longer than --read-timeout, but never without a byte."""
+    assert QUEUED.count(b": ping - ") == 3
+    with paced(QUEUED, 0.4) as server:
+        url = server.url + "/v1/chat/completions"
+        r = run_cli("chat", "--url", url, "-m", "tiny.gguf", "--read-timeout", "1", "-o", "json", "Hello there")
+        spec = LoadSpec(url, dialect="openai", requests=1, concurrency=1, read_timeout=1, prompts=[ChatRequest(message="hi", model_id="m")])
+        records = asyncio.run(run_load(spec))[0]
+    assert r.code == 0, r.stderr
+    assert json.loads(r.out)["content"] == streamed_text(QUEUED) != ""
+    assert records[0]["status"] == "ok" and records[0]["ttft_ms"] > 1000
