@@ -1,4 +1,5 @@
-"""streamchat against real third-party servers on loopback: LiteLLM's proxy and Hugging Face `transformers serve`.
+"""streamchat against real third-party servers on loopback: LiteLLM's proxy, Hugging Face `transformers serve`
+and (only when asked, `--only llamacpp`: it builds llama.cpp) llama-cpp-python's server.
 
     python3 scripts/interop.py --reuse                       # the streamchat on PATH
     python3 scripts/interop.py --reuse --streamchat /path/to/venv --venvs /work/venvs --only litellm
@@ -24,12 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "interop"))
 
-from envs import HFSERVE, LITELLM, ensure  # noqa: E402
+from envs import HFSERVE, LITELLM, LLAMACPP, ensure  # noqa: E402
 from harness import Report, run  # noqa: E402
 from hf_steps import HFServeSuite  # noqa: E402
 from litellm_steps import LiteLLMSuite  # noqa: E402
+from llamacpp_steps import LlamaCppSuite  # noqa: E402
 
-SUITES = {"litellm": (LITELLM, LiteLLMSuite), "hf": (HFSERVE, HFServeSuite)}
+SUITES = {"litellm": (LITELLM, LiteLLMSuite), "hf": (HFSERVE, HFServeSuite), "llamacpp": (LLAMACPP, LlamaCppSuite)}
+DEFAULT_SUITES = ["litellm", "hf"]  # llamacpp only with --only: its first install compiles llama.cpp
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     suites = []
     try:
-        for name in args.only or ["litellm", "hf"]:
+        for name in args.only or DEFAULT_SUITES:
             spec, suite_class = SUITES[name]
             venv = args.venvs / spec.name
             suite = suite_class(venv, executable, workdir)
