@@ -226,12 +226,14 @@ class LlamaCppSuite(ServedSuite):
 
     # -- helpers for the steps in llamacpp_more ---------------------------------------------------------
 
-    def occupy_serial(self, tokens: int = 380) -> threading.Thread:
-        """Keep the serial server busy with one long greedy request (380 tokens: about 8 s here; greedy, because
+    def occupy_serial(self, tokens: int = 420) -> threading.Thread:
+        """Keep the serial server busy with one long greedy request (420 tokens: about 10 s here; greedy, because
         the server's cost per token depends on what it generates), so the next request waits: its 200 head comes at once, then nothing but a
         ping comment every 15 s. The server does not stop when a client hangs up, so the request is read to
         its end: join the thread before the next step."""
-        body = json.dumps(chat_body("tiny.gguf", MESSAGE, tokens, 0)).encode()
+        # min_tokens: no early end of sequence; the first chunk may come late (the server holds back bytes that are
+        # no UTF-8 yet), so the head is what says the request was taken.
+        body = json.dumps(chat_body("tiny.gguf", MESSAGE, tokens, 0) | {"min_tokens": tokens}).encode()
         started = threading.Event()
 
         def hold() -> None:
@@ -245,7 +247,7 @@ class LlamaCppSuite(ServedSuite):
                     seen = b""
                     while more := conn.recv(65536):
                         seen += more
-                        if b"data:" in seen:  # its first chunk: the request holds the model now
+                        if b"\r\n\r\n" in seen:  # its head: the model is taken a moment later, before any client starts
                             started.set()
             except OSError:
                 pass
