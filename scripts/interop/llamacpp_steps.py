@@ -214,7 +214,9 @@ class LlamaCppSuite(ServedSuite):
         require_exit(ran, 0, "models")
         if ran.out.splitlines() != self.sdk.ask("models", f"{self.root}/v1")["ids"]:
             raise StepFailed(f"listed {ran.out.splitlines()}")
-        return "the SDK's list, one id a line"
+        if f"{self.root}/v1/models" not in ran.err:
+            raise StepFailed(f"stderr does not say the list came from /v1/models: {ran.stderr_tail()}")
+        return "the SDK's list, one id a line; stderr names /v1/models"
 
     def models_json(self) -> str:
         ran = self.streamchat("models", "--url", self.chat_url, "-o", "json")
