@@ -1,4 +1,6 @@
-"""streamchat against real third-party servers on loopback: LiteLLM's proxy, Hugging Face `transformers serve`, Open WebUI.
+"""streamchat against real third-party servers on loopback: LiteLLM's proxy, Hugging Face `transformers serve`,
+and (only when asked: `--only openwebui`, `--only llamacpp`, which builds llama.cpp) Open WebUI and
+llama-cpp-python's server.
 
     python3 scripts/interop.py --reuse                       # the streamchat on PATH
     python3 scripts/interop.py --reuse --streamchat /path/to/venv --venvs /work/venvs --only litellm
@@ -25,14 +27,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "interop"))
 
-from envs import HFSERVE, LITELLM, OPENWEBUI, ensure  # noqa: E402
+from envs import HFSERVE, LITELLM, LLAMACPP, OPENWEBUI, ensure  # noqa: E402
 from harness import Report, run  # noqa: E402
 from hf_steps import HFServeSuite  # noqa: E402
 from litellm_steps import LiteLLMSuite  # noqa: E402
+from llamacpp_steps import LlamaCppSuite  # noqa: E402
 from openwebui_steps import OpenWebUISuite  # noqa: E402
 
-SUITES = {"litellm": (LITELLM, LiteLLMSuite), "hf": (HFSERVE, HFServeSuite), "openwebui": (OPENWEBUI, OpenWebUISuite)}
-DEFAULT_SUITES = ["litellm", "hf"]  # Open WebUI (7 GB, three servers) only with --only openwebui
+SUITES = {
+    "litellm": (LITELLM, LiteLLMSuite),
+    "hf": (HFSERVE, HFServeSuite),
+    "openwebui": (OPENWEBUI, OpenWebUISuite),
+    "llamacpp": (LLAMACPP, LlamaCppSuite),
+}
+# Open WebUI (7 GB, three servers) and llama.cpp (its first install compiles it) only with --only
+DEFAULT_SUITES = ["litellm", "hf"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -60,7 +60,17 @@ def test_ollama_tags_with_the_token(monkeypatch):
 def test_a_server_without_a_list(status, body, code):
     with scripted_server(answer_json(status, body)) as srv:
         r = run_cli("models", "--retries", "0", "--url", srv.url)
-    assert r.code == code and r.out == "" and r.stderr.count("\n") <= 2
+    assert r.code == code and r.out == "" and r.stderr.count("\n") <= 3  # the URL asked, the error, a hint
+
+
+def test_stderr_says_which_url_lists_the_models(server):
+    """A base URL or an endpoint is not where the list is: the notice names the URL asked, as chat names its endpoint."""
+    for given in (server.url, server.url + "/v1", server.url + "/v1/chat/completions"):
+        r = run_cli("models", "--url", given)
+        assert r.code == 0 and r.out.splitlines()[0] == "deepseek/deepseek-chat"
+        assert r.stderr == f"streamchat: {given} is not a model list; asking {server.url}/v1/models\n"
+    assert run_cli("models", "--url", server.url, "-q").stderr == ""
+    assert run_cli("models", "--url", server.url + "/v1/models").stderr == ""
 
 
 def test_the_demo_server_lists_its_models_as_json(cli):

@@ -13,10 +13,11 @@ SDK_SCRIPT = Path(__file__).resolve().parent / "sdk_reference.py"
 USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 
-def chat_body(model: str, message: str, max_tokens: int | None = None) -> dict:
+def chat_body(model: str, message: str, max_tokens: int | None = None, temperature: float | None = None) -> dict:
     """The OpenAI chat-completions request streamchat sends (and the SDK reference sends the same)."""
     body = {"model": model, "messages": [{"role": "user", "content": message}], "stream": True, "stream_options": {"include_usage": True}}
-    return body | ({"max_tokens": max_tokens} if max_tokens else {})
+    body |= {"max_tokens": max_tokens} if max_tokens else {}
+    return body | ({"temperature": temperature} if temperature is not None else {})
 
 
 def responses_body(model: str, message: str, max_tokens: int | None = None) -> dict:

@@ -44,6 +44,24 @@ HFSERVE = EnvSpec(
     reported=("torch", "transformers", "tokenizers", "openai"),
 )
 
+# llama-cpp-python builds llama.cpp from source (about 12 minutes on 2 cores); torch, transformers and tokenizers
+# build the tiny model (tiny_model.py, as for transformers serve), gguf and safetensors write it as GGUF.
+LLAMACPP = EnvSpec(
+    name="llamacpp-server",
+    requirements=(
+        "llama-cpp-python[server]>=0.3.30,<0.4",
+        "gguf>=0.17,<1",
+        "safetensors<1",
+        "torch==2.13.0",
+        "transformers>=5,<6",
+        "tokenizers<1",
+        "openai>=1.60,<4",
+    ),
+    imports=("llama_cpp.server", "gguf", "safetensors", "torch", "transformers", "tokenizers", "openai"),
+    executable="python",
+    reported=("llama_cpp_python", "gguf", "torch", "transformers", "openai"),
+)
+
 
 # Exactly the version whose socket traffic is captured in shared/captures/open-webui/ and that the
 # Open WebUI steps were written against (about 10 minutes and 7 GB to install).

@@ -3,7 +3,7 @@
 Run by scripts/interop.py with the Python of a third-party venv (where `openai` and `anthropic` are installed),
 never imported by streamchat. It sends the request body streamchat sends, so the two clients can be compared:
 
-    python sdk_reference.py chat --base-url http://127.0.0.1:4000/v1 --model m --message Hi [--max-tokens N]
+    python sdk_reference.py chat --base-url http://127.0.0.1:4000/v1 --model m --message Hi [--max-tokens N] [--temperature X]
     python sdk_reference.py responses ...
     python sdk_reference.py models --base-url http://127.0.0.1:4000/v1
     python sdk_reference.py messages --base-url http://127.0.0.1:4000 --model m    # Anthropic, streamed
@@ -23,7 +23,7 @@ from clients import chat_body, messages_body, responses_body  # the very bodies 
 
 
 def chat(client, args) -> dict:
-    request = chat_body(args.model, args.message, args.max_tokens)
+    request = chat_body(args.model, args.message, args.max_tokens, args.temperature)
     text, usage, finish_reason, chunks = [], None, None, 0
     for chunk in client.chat.completions.create(**request):
         chunks += 1
@@ -92,6 +92,7 @@ def main() -> int:
     parser.add_argument("--model")
     parser.add_argument("--message", default="Hello")
     parser.add_argument("--max-tokens", type=int)
+    parser.add_argument("--temperature", type=float, help="chat only: 0 makes a sampling server deterministic")
     args = parser.parse_args()
     if not args.base_url.startswith("http://127.0.0.1:"):
         parser.error("only http://127.0.0.1 endpoints are allowed")

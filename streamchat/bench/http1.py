@@ -105,6 +105,9 @@ class _Connection(asyncio.Protocol):
         waiter, reader = self._waiter, self._reader
         if waiter is None or waiter.done() or reader is None:
             return
+        if self._over:
+            waiter.set_result(None)  # the reply had ended: what became of the rest of the body does not matter
+            return
         now = time.perf_counter()
         try:
             if exc is not None and reader.head is not None:
@@ -147,9 +150,15 @@ class _Connection(asyncio.Protocol):
         waiter.set_result(None)
 
     def _fail(self, exc: BaseException) -> None:
+        """The connection is unusable. Once the reply has ended (its done or error arrived), the exchange
+        still succeeded, as ``chat`` stops reading there: llama.cpp's server, for one, sends ``[DONE]`` to a
+        request it interrupts and then cuts the connection without ending the chunked body."""
         self.reusable = False
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(exc)
+            if self._over:
+                self._waiter.set_result(None)
+            else:
+                self._waiter.set_exception(exc)
         if self.transport is not None:
             self.transport.abort()
 

@@ -218,7 +218,7 @@ def models(args: ChatArgs, env: Environment, output: str) -> int:
     """``streamchat models``: the model ids a server lists, one a line or as JSON."""
     import json
 
-    from ..client.models import list_models
+    from ..client.models import list_models, models_url
     from ..dialects import get as dialect_named
     from ..env import print_stdout
     from .output import make_renderer
@@ -231,6 +231,8 @@ def models(args: ChatArgs, env: Environment, output: str) -> int:
         x_api_key = args.dialect is not None and dialect_named(args.dialect).auth_scheme == "x-api-key"
         http.headers.setdefault(*(("x-api-key", token) if x_api_key else ("Authorization", f"Bearer {token}")))
     with endpoint(args.url, "/v1/models", renderer.note) as where:
+        if models_url(where, args.dialect) != where:  # a base URL or an endpoint: say where the list is asked for, as chat does
+            renderer.note(f"streamchat: {where} is not a model list; asking {models_url(where, args.dialect)}")
         listed_at, ids = list_models(where, args.dialect, http)
     if output == "json":
         print_stdout(json.dumps({"url": listed_at, "models": ids}) + "\n")
