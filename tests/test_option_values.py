@@ -90,7 +90,9 @@ def test_camera_forward_to_a_url_that_cannot_take_a_post_is_a_usage_error(forwar
     refused_before_any_request(seen, result, option)
 
 
-@pytest.mark.parametrize("option", [("--ttft-ms", "nan"), ("--itl-ms", "inf"), ("--tokens-per-second", "nan"), ("--fps", "nan")])
+@pytest.mark.parametrize(
+    "option", [("--ttft-ms", "nan"), ("--itl-ms", "inf"), ("--tokens-per-second", "nan"), ("--tokens-per-second", "inf"), ("--fps", "nan")]
+)
 def test_a_number_that_is_not_finite_is_a_usage_error_in_serve(option):
     # before: --itl-ms inf stalled every reply; nan paced them with nan-second sleeps
     result = run_cli("serve", "--port", "0", *option, timeout=10)

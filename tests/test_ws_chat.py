@@ -370,5 +370,9 @@ def test_a_stdin_turn_that_is_not_utf8_is_refused_as_chat_refuses_it(server, ws)
     r = run_cli("ws-chat", "--url", ws_url(server), input=b"caf\xe9\n")
     assert r.code == 2 and "standard input is not UTF-8 text" in r.stderr, r.stderr
     assert ws.requests[first:] == []
+    # the byte is named by its place in stdin, as chat names it (not by its place in the line)
+    later = run_cli("ws-chat", "--url", ws_url(server), "-q", input=b"hello\n\ncaf\xe9\n")
+    assert later.code == 2 and "standard input is not UTF-8 text (byte 10)" in later.stderr, later.stderr
+    assert [req["message"] for _, req in ws.requests[first:]] == ["hello"]
     single = run_cli("ws-chat", "--url", ws_url(server), "")
     assert single.code == 2 and 'streamchat ws-chat "Hello"' in single.stderr, single.stderr

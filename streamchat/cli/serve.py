@@ -81,6 +81,7 @@ def serve(
     With --token (or STREAMCHAT_SERVE_TOKEN) every endpoint wants the token except GET /healthz, which
     stays open for liveness probes. A --host other than loopback without --token gets a warning.
     """
+    import math
     import sys
 
     from ..errors import UsageError
@@ -88,6 +89,9 @@ def serve(
     from ..server.embedded import bind, run_foreground
     from ..session.inputs import check_finite, parse_size
 
+    if tokens_per_second is not None and not math.isfinite(tokens_per_second):
+        # (inf would pace at 1000/inf = 0 ms, a finite --itl-ms the check below lets through)
+        raise UsageError(f"--tokens-per-second: {tokens_per_second} is not a finite number")
     config = ServerConfig.with_rate(
         tokens_per_second,
         ttft_ms=ttft_ms,

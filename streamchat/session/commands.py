@@ -252,11 +252,13 @@ def stdin_turns(env: Environment) -> Iterator[str]:
     from .inputs import decode_text
 
     assert env.stdin is not None
+    offset = 0  # of this line in stdin: a byte that is not UTF-8 is named by its place in stdin, as chat names it
     while True:
         raw = env.stdin.readline()
         if not raw:
             return
-        line = decode_text(raw, "standard input").rstrip("\r\n")  # as chat refuses it: a turn is text
+        line = decode_text(raw, "standard input", offset).rstrip("\r\n")  # as chat refuses it: a turn is text
+        offset += len(raw)
         if line.strip():
             yield line
 

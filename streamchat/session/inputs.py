@@ -37,11 +37,13 @@ def strip_newlines(text: str) -> str:
     return text.rstrip("\r\n")
 
 
-def decode_text(data: bytes, what: str) -> str:
+def decode_text(data: bytes, what: str, offset: int = 0) -> str:
+    """``data`` as text; ``offset``: where ``data`` starts in ``what`` (one line of a longer input), so
+    the error names the byte by its place in the whole."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{what} is not UTF-8 text (byte {exc.start})") from exc
+        raise UsageError(f"{what} is not UTF-8 text (byte {offset + exc.start})") from exc
 
 
 # Every input file is read up to a bound: a history, a prompt or a token from /dev/zero (or another
