@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from conftest import run_cli, run_exe
+import pytest
+from conftest import clean_env, run_cli, run_exe, wait_until
 from raw_servers import accept_forever
 
 
@@ -117,3 +122,36 @@ def test_incomplete_requests_are_failures_the_gate_can_allow(server):
     assert summary["errors"] == {"incomplete": 1} and summary["ok"] == summary["requests"] - 1 >= 1
     assert summary["ttft_ms"]["max"] < 500.0  # the stalled request's hold is in no latency
     assert took < 8.0
+
+
+@pytest.mark.parametrize(("workers", "how"), [("1", "SIGINT"), ("1", "SIGTERM"), ("2", "SIGTERM"), ("2", "Ctrl-C")])
+def test_an_interrupted_run_reports_what_finished_and_exits_130(server, tmp_path, workers, how):
+    """Ctrl-C (the whole process group), or SIGINT / SIGTERM to bench alone, as a CI job's cancel sends it:
+    the requests that finished are summarised (marked interrupted) and bench exits 130 at once, its worker
+    processes stopped, none of their unfinished requests counted as failed."""
+    records = tmp_path / "records.ndjson"
+    args = ["--url", server.url + "/api/chat/stream", "--requests", "100000", "--concurrency", "4", "--workers", workers]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamchat", "bench", *args, "-o", "json", "--records", str(records)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(),
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: records.exists() and records.read_text().count("\n") >= 3, timeout=30)
+        if how == "Ctrl-C":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(getattr(signal, how))
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True and summary["failed"] == 0 and summary["ok"] >= 3, summary
+    assert len(summary["records"]) == summary["requests"] == summary["ok"]
+    assert err.decode().rstrip().endswith("streamchat: error: interrupted")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import CheckFailedError, UsageError
+from ..errors import CheckFailedError, InterruptedError_, UsageError
 from .args import BenchArgs
 from .checks import Slo, evaluate, failure, goodput, parse_slo
 from .metrics import describe, summarise
@@ -212,10 +212,12 @@ class RecordSink:
             except OSError as exc:
                 raise UsageError(f"cannot write --records {args.records!r}: {exc.strerror or exc}") from exc
         self.progress = Progress(None, False)
+        self.seen: list[dict[str, Any]] = []  # this stage's records: what an interrupted run still reports
 
     def stage(self, spec: Any, label: str = "", tag: dict[str, Any] | None = None) -> None:
         """A new load begins: its progress bar, and fields every record of it carries (a sweep's stage)."""
         self.tag = tag or {}
+        self.seen = []
         self.progress.close()
         enabled = not self.args.quiet and sys.stderr.isatty()
         self.progress = Progress(spec.requests, enabled, spec.duration, label)
@@ -224,6 +226,7 @@ class RecordSink:
         record.update(self.tag)  # (the same object the run keeps: -o json shows what --records has)
         if self.secret and self.secret in record.get("error", ""):
             record["error"] = record["error"].replace(self.secret, "<redacted>")
+        self.seen.append(record)
         line = json.dumps(record)
         if self.file is not None:
             self.file.write(line + "\n")
@@ -246,6 +249,20 @@ class Measured:
     where: dict[str, Any] | None = None  # Ray's actors and hosts
 
 
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM during a load: what had finished by then, to report before exiting 130."""
+
+    def __init__(self, run: Measured) -> None:
+        super().__init__("interrupted")
+        self.run = run
+
+
+def finished_so_far(records: list[dict[str, Any]]) -> Measured:
+    """The requests that finished before an interruption; the wall time runs to the last one's end."""
+    ends = [r["start_s"] + r["e2e_ms"] / 1000 for r in records if r.get("start_s") is not None and r.get("e2e_ms") is not None]
+    return Measured(list(records), max(ends, default=0.0), [])
+
+
 def measure(spec: Any, args: BenchArgs, sink: RecordSink, label: str = "", tag: dict[str, Any] | None = None) -> Measured:
     """One load, in this process, in ``--workers`` processes, or on Ray actors."""
     sink.stage(spec, label, tag)
@@ -257,6 +274,8 @@ def measure(spec: Any, args: BenchArgs, sink: RecordSink, label: str = "", tag: 
             return Measured(records, wall, lag, where)
         records, wall, lag = asyncio.run(execute(spec, args.workers, sink))
         return Measured(records, wall, lag)
+    except KeyboardInterrupt:
+        raise Interrupted(finished_so_far(sink.seen)) from None
     finally:
         sink.progress.close()
 
@@ -302,19 +321,27 @@ def run_bench(args: BenchArgs) -> int:
 
         return run_sweep(setup)
     sink = RecordSink(args, setup.token)
+    interrupted = False
     try:
         with target(args) as (url, configured):
             spec = setup.spec(url)
-            run = measure(spec, args, sink)
+            try:
+                run = measure(spec, args, sink)
+            except Interrupted as stop:  # report what finished, then exit 130 as any interrupted run
+                run, interrupted = stop.run, True
     finally:
         sink.close()
     summary = build_summary(run, setup, spec, configured)
+    if interrupted:
+        summary["interrupted"] = True  # the requests that had finished; those still running are not counted
     if args.output == "json":
         write_json({**summary, "records": run.records})
     elif args.output == "ndjson":
         write_json(summary)
     if not args.quiet:
         sys.stderr.write(table(summary, [r["ttft_ms"] for r in run.records if r.get("ttft_ms") is not None]))
+    if interrupted:
+        raise InterruptedError_("interrupted")
     reason = failure(summary, summary["checks"])
     if reason is not None:
         raise CheckFailedError(reason)

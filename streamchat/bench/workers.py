@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -128,6 +129,9 @@ async def run_processes(
                     on_record(message)
         except (OSError, ValueError) as exc:
             result.error = f"lost the worker: {exc}"
+        except asyncio.CancelledError:  # the run was interrupted: the worker would run its share to the end
+            proc.kill()
+            raise
         finally:
             is_ready.set()  # a worker that died before its warmup ended must not hold the others
             code = await proc.wait()
@@ -160,6 +164,9 @@ def _worker_main() -> int:
         out.write(json.dumps(obj) + "\n")
         out.flush()
 
+    # Ctrl-C reaches the whole process group; the parent decides (it reports what finished, then stops
+    # the workers), so a worker does not also count its unfinished requests as failed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     spec_json = json.loads(sys.stdin.readline())
 
     async def before_measure() -> None:
