@@ -155,3 +155,24 @@ def test_an_interrupted_run_reports_what_finished_and_exits_130(server, tmp_path
     assert summary["interrupted"] is True and summary["failed"] == 0 and summary["ok"] >= 3, summary
     assert len(summary["records"]) == summary["requests"] == summary["ok"]
     assert err.decode().rstrip().endswith("streamchat: error: interrupted")
+
+
+def test_an_interrupted_sweep_exits_130_without_an_internal_error(server, tmp_path):
+    records = tmp_path / "records.ndjson"
+    args = ["--url", server.url + "/api/chat/stream", "--sweep", "2", "--records", str(records), "-q"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamchat", "bench", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+    try:
+        wait_until(lambda: records.exists() and records.read_text().count("\n") >= 3, timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and err.decode().strip() == "streamchat: error: interrupted", err

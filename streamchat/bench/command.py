@@ -319,7 +319,10 @@ def run_bench(args: BenchArgs) -> int:
     if args.sweep is not None:
         from .sweep import run_sweep
 
-        return run_sweep(setup)
+        try:
+            return run_sweep(setup)
+        except Interrupted:  # (what each rate found is already on stdout with -o ndjson)
+            raise InterruptedError_("interrupted") from None
     sink = RecordSink(args, setup.token)
     interrupted = False
     try:
