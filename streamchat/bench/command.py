@@ -175,7 +175,9 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
     }
     with serve_process(options) as base:
         if not args.quiet:
-            print(f"streamchat: no --url given; benchmarking the built-in server at {base}", file=sys.stderr)
+            from ..session.settings import DEMO_NOTICE  # the same words chat, ws-chat and camera print
+
+            print(DEMO_NOTICE.format(url=base), file=sys.stderr)
         yield base + path, {"ttft_ms": args.server_ttft_ms, "itl_ms": args.server_itl_ms}
 
 
