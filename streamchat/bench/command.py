@@ -147,11 +147,12 @@ def prepare(args: BenchArgs) -> Setup:
         model=args.model or DEFAULT_MODEL,
         max_tokens=args.max_tokens,
         dialect=dialect,
-        params=parse_params(list(args.param or []), env),
+        params={**profile.params, **parse_params(list(args.param or []), env)},  # -p wins over the profile's params
         prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens,
         tokenizer=args.tokenizer,
         request=request,
+        provider=args.provider,
     )
     discover = args.model is None and dialect_named(dialect).default_model is None and args.url is not None
     return Setup(args, dialect, prompts, auth, slos, token, discover, caps)
