@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 from conftest import run_cli, seen_by
@@ -248,6 +249,8 @@ def test_table_on_stderr_has_histogram_and_self_check():
     r = run_cli("bench", "--requests", "8", "--concurrency", "4", "--server-tokens", "8", "--server-itl-ms", "2", "--server-ttft-ms", "5")
     assert r.code == 0, r.stderr
     assert "ttft_ms histogram:" in r.stderr and "self-check ttft_ms" in r.stderr and not r.out
+    # With no URL configured bench says what chat, ws-chat and camera say, word for word.
+    assert re.match(r"streamchat: no --url given; using the built-in demo server at http://127\.0\.0\.1:\d+\n", r.stderr), r.stderr
 
 
 def test_progress_bar_on_a_terminal_only(server):

@@ -9,7 +9,7 @@ import uuid
 
 import hostile_servers as hostile
 import pytest
-from conftest import run_cli, seen_by
+from conftest import clean_env, run_cli, seen_by
 from raw_servers import raw_server, raw_ws_server
 
 from streamchat.bench.command import BenchArgs, prepare
@@ -116,6 +116,27 @@ def test_chats_request_options_reach_every_request(server, tmp_path):
     assert bad.code == 2 and "not both" in bad.stderr
     assert run_cli("bench", "--url", url, "--get", "--dialect", "openai").code == 2
     assert run_cli("bench", "--url", url, "--temperature", "3").code == 2
+
+
+def test_provider_and_profile_params_as_chat_sends_them(server, tmp_path):
+    """No -m: the default model's provider, as chat sends it; a JSONL prompt's model gives its own; a profile's params
+    reach every request under -p's."""
+    test_id = str(uuid.uuid4())
+    (tmp_path / "streamchat").mkdir()
+    (tmp_path / "streamchat" / "config.toml").write_text('[profiles.p]\nparams = { seed = 7, user = "cfg" }\n')
+    (tmp_path / "prompts.jsonl").write_text('{"message": "a"}\n{"message": "b", "model_id": "acme/m1"}\n')
+    env = clean_env(XDG_CONFIG_HOME=str(tmp_path))
+    args = ["bench", "--url", server.url + "/api/chat/stream", "--profile", "p", "--requests", "2", "--concurrency", "1"]
+    r = run_cli(*args, "--prompts", str(tmp_path / "prompts.jsonl"), "-p", "seed=9", "-H", f"X-Test-Id: {test_id}", "-q", env=env)
+    assert r.code == 0, r.stderr
+    bodies = sorted((json.loads(seen.body) for seen in seen_by(server, test_id)), key=lambda body: body["message"])
+    assert [(b["model_id"], b.get("provider_slug")) for b in bodies] == [("deepseek/deepseek-chat", "deepseek"), ("acme/m1", "acme")]
+    assert all(b["seed"] == 9 and b["user"] == "cfg" for b in bodies)
+    plain = str(uuid.uuid4())
+    r = run_cli(*args[:5], "--requests", "1", "--prompt", "hi", "-H", f"X-Test-Id: {plain}", "-q", env=env)
+    assert r.code == 0, r.stderr
+    (body,) = [json.loads(seen.body) for seen in seen_by(server, plain)]
+    assert body["provider_slug"] == "deepseek" and body["seed"] == 7
 
 
 def test_timeouts_and_tls_settings_reach_the_load(tmp_path):

@@ -90,3 +90,22 @@ def test_bad_config_files_name_the_line(tmp_path):
     r = run_cli("chat", "--profile", "b", "Hi", env=env)
     assert r.code == 2 and "no profile 'b'" in r.stderr and "profiles: a" in r.stderr
     assert run_cli("chat", "--help", env=write_config(tmp_path, "[[[")).code == 0  # help never reads the file
+
+
+def test_a_profile_can_say_ignore_stdin_true(server, tmp_path):
+    env = write_config(tmp_path, f'[profiles.loop]\nurl = "{server.url}/api/chat/stream"\nignore_stdin = true\n')
+    r = run_cli("chat", "--profile", "loop", "-q", "-H", "X-Test-Id: cfg-stdin", "first", input=b"the next question\n", env=env)
+    assert r.code == 0, r.stderr
+    assert json.loads(seen_by(server, "cfg-stdin")[-1].body)["message"] == "first"  # stdin left for the `while read` loop
+    r = run_cli("chat", "--profile", "loop", "Hi", env=write_config(tmp_path, "[profiles.loop]\nread_timeout = true\n"))
+    assert r.code == 2 and ":2: read_timeout must be a number of seconds" in r.stderr  # a boolean is still not a number
+
+
+def test_config_shows_params_and_ignore_stdin_too(tmp_path):
+    env = write_config(tmp_path, "[profiles.p]\nparams = { seed = 7 }\nignore_stdin = true\n")
+    r = run_cli("config", "--profile", "p", "-o", "json", env=env)
+    shown = json.loads(r.out)["settings"]
+    assert shown["params"] == {"value": {"seed": 7}, "source": f"{tmp_path}/streamchat/config.toml [profiles.p]"}
+    assert shown["ignore_stdin"]["value"] is True
+    r = run_cli("config", "--profile", "p", env={**env, "STREAMCHAT_IGNORE_STDIN": "0"})
+    assert r.code == 0 and "ignore_stdin     0  (environment STREAMCHAT_IGNORE_STDIN)" in r.out and "seed: 7" in r.out

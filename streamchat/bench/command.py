@@ -147,11 +147,12 @@ def prepare(args: BenchArgs) -> Setup:
         model=args.model or DEFAULT_MODEL,
         max_tokens=args.max_tokens,
         dialect=dialect,
-        params=parse_params(list(args.param or []), env),
+        params={**profile.params, **parse_params(list(args.param or []), env)},  # -p wins over the profile's params
         prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens,
         tokenizer=args.tokenizer,
         request=request,
+        provider=args.provider,
     )
     discover = args.model is None and dialect_named(dialect).default_model is None and args.url is not None
     return Setup(args, dialect, prompts, auth, slos, token, discover, caps)
@@ -175,7 +176,9 @@ def target(args: BenchArgs) -> Iterator[tuple[str, dict[str, float] | None]]:
     }
     with serve_process(options) as base:
         if not args.quiet:
-            print(f"streamchat: no --url given; benchmarking the built-in server at {base}", file=sys.stderr)
+            from ..session.settings import DEMO_NOTICE  # the same words chat, ws-chat and camera print
+
+            print(DEMO_NOTICE.format(url=base), file=sys.stderr)
         yield base + path, {"ttft_ms": args.server_ttft_ms, "itl_ms": args.server_itl_ms}
 
 

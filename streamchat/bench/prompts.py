@@ -42,11 +42,10 @@ def stdin_options(args: Any) -> list[str]:
 
 
 def request_fields(args: Any, stdin: Any) -> dict[str, Any]:
-    """chat's request options as fields of every prompt: the system prompt, images, sampling and the
-    provider (a JSONL prompt's own fields win)."""
+    """chat's request options as fields of every prompt: the system prompt, images and sampling (a JSONL
+    prompt's own fields win). The provider is each prompt's own: see ``build_prompts``."""
     from ..protocol.strict_json import clean
     from ..session.inputs import decode_text, load_image, parse_size, read_file_bytes, strip_newlines
-    from ..session.settings import provider_slug
 
     system = args.system
     if args.system_file is not None:
@@ -57,7 +56,6 @@ def request_fields(args: Any, stdin: Any) -> dict[str, Any]:
     fields = {
         "system_prompt": clean(system) if system is not None else None,
         "images": [load_image(src, stdin, max_image) for src in args.image or []] or None,
-        "provider_slug": provider_slug(args.model, args.provider) if args.model is not None else args.provider,
         **{name: getattr(args, name) for name in ("temperature", "top_p", "frequency_penalty", "presence_penalty")},
     }
     return {name: value for name, value in fields.items() if value is not None}
@@ -161,9 +159,14 @@ def build_prompts(
     tokenizer: str | None = None,
     distinct: int = SYNTHETIC_PROMPTS,
     request: dict[str, Any] | None = None,
+    provider: str | None = None,
 ) -> list[Any]:
-    """The requests bench sends, checked before anything is sent."""
+    """The requests bench sends, checked before anything is sent.
+
+    ``provider`` is --provider (``""``: leave the key out); without it each request's provider is the
+    prefix of its own model id, the dialect's default model included, as chat sends it."""
     from ..protocol.validation import chat_request
+    from ..session.settings import provider_slug
 
     if prompt_tokens is not None:
         if items:
@@ -184,6 +187,9 @@ def build_prompts(
     out = []
     for item in items or ["Tell me about streaming."]:
         fields = {**base, **(item if isinstance(item, dict) else {"message": item})}
+        own_provider = isinstance(item, dict) and "provider_slug" in item
+        if isinstance(fields["model_id"], str) and not own_provider:  # (an id that is no string: chat_request says so)
+            fields["provider_slug"] = provider_slug(fields["model_id"], provider)
         merged = {**built, **params, **(fields.get("params") or {})}
         fields["params"] = merged or None
         out.append(chat_request({k: v for k, v in fields.items() if v is not None}, f"bad prompt {str(item)[:40]!r}"))

@@ -31,6 +31,8 @@ ROWS = (
     ("connect_timeout", None, "30 (ws-chat 10)"),
     ("read_timeout", None, "60"),
     ("headers", None, "none"),
+    ("params", None, "none"),
+    ("ignore_stdin", "STREAMCHAT_IGNORE_STDIN", "false: stdin is read when it is a pipe or a file"),
 )
 
 

@@ -89,7 +89,8 @@ def _check_table(table: Any, where: str, text: str, path: Path) -> dict[str, Any
             known = ", ".join(SETTINGS)
             raise UsageError(f"{path}:{line}: unknown setting {key!r} in [{where}] (known: {known})")
         types, meaning = SETTINGS[key]
-        if isinstance(value, bool) or not isinstance(value, types):
+        # bool is an int subclass: `read_timeout = true` must not pass as a number, but a boolean setting takes one.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             raise UsageError(f"{path}:{line}: {key} must be {meaning}")
         if key == "headers" and not all(isinstance(v, str) for v in value.values()):
             raise UsageError(f"{path}:{line}: headers must be a table of strings")
