@@ -228,6 +228,7 @@ def test_an_image_that_does_not_decode_is_refused_before_any_request(tmp_path, d
     with http_server([http_response(REPLY)]) as (url, seen):
         r = run_cli("chat", "--url", url, "-i", str(img), "Hi")
     assert r.code == 2 and "does not decode as an image" in r.stderr, r.stderr
+    assert "object at 0x" not in r.stderr  # Pillow's name for the buffer it read is no news to the user
     assert seen.connections == 0
 
 

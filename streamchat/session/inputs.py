@@ -163,7 +163,9 @@ def check_image(data: bytes, name: str) -> None:
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow fails in many ways on damaged data (OSError, SyntaxError, struct.error, ...)
-        raise UsageError(f"{name} does not decode as an image: {exc or type(exc).__name__}") from None
+        # (Pillow names the buffer it was given, "<_io.BytesIO object at 0x...>": the user gave a file)
+        reason = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "the data", str(exc)) or type(exc).__name__
+        raise UsageError(f"{name} does not decode as an image: {reason}") from None
 
 
 def load_image(src: str, stdin: BinaryIO | None = None, max_size: int = DEFAULT_MAX_IMAGE_SIZE) -> str:
