@@ -117,3 +117,16 @@ def test_ws_replays_that_fail_say_why_on_stdout_as_a_chat_replay_does(tmp_path):
         assert lines[-1]["type"] == "error" and lines[-1]["code"] == code and set(lines[-1]) == {"type", "message", "code"}, (name, lines)
         summary = json.loads(run_cli("ws-chat", "--replay", str(rec), "--replay-pace", "instant", "-o", "json").out)
         assert summary["done"] is False and summary["error"]["code"] == code, name
+
+
+def test_a_wrong_content_type_is_recorded_and_refused_again_on_replay(server, tmp_path):
+    rec = tmp_path / "html.ndjson"
+    fault = ["-H", "X-Streamchat-Fault: content-type=text/html", "--retries", "0"]
+    live = run_cli("chat", "--url", server.url + "/api/chat/stream", *fault, "-o", "ndjson", "--record", str(rec), "Hi")
+    assert live.code == 7 and live.lines()[-1]["code"] == "protocol_error", live.stderr
+    head, _ = _recording(rec)
+    assert head["content_type"] == "text/html" and head["status"] == 200
+    again = run_cli("chat", "--replay", str(rec), "--replay-pace", "instant", "-o", "ndjson")
+    assert again.code == 7 and again.lines() == live.lines(), again.stderr  # the same error line, not only on stderr
+    summary = json.loads(run_cli("chat", "--replay", str(rec), "-o", "json").out)
+    assert summary["done"] is False and summary["error"]["code"] == "protocol_error"
