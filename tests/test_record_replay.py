@@ -93,3 +93,40 @@ def test_bad_recordings_and_bad_combinations_are_usage_errors(tmp_path):
     assert run_cli("chat", "--replay", str(bad)).code == 2
     assert run_cli("chat", "--replay", str(tmp_path / "missing"), "-q").code == 2
     assert run_cli("chat", "--replay", str(bad), "--url", "http://127.0.0.1:1/x").code == 2
+
+
+WS_HEAD = '{"streamchat_recording": 1, "transport": "ws", "dialect": "streamchat", "url": "ws://127.0.0.1:1/api/chat/ws"}\n'
+
+
+def test_ws_replays_that_fail_say_why_on_stdout_as_a_chat_replay_does(tmp_path):
+    """A WebSocket recording that ends before done (or holds no message at all: the live run failed
+    first) is a truncated reply, exit 7, as for an HTTP recording; a message that does not decode is a
+    protocol error written as the last line, not only on stderr."""
+    cases = {
+        "no message": ("", "truncated", []),
+        "cut short": ('{"t": 0.01, "frames": ["{\\"type\\": \\"content\\", \\"text\\": \\"Hi\\"}"]}\n', "truncated", ["Hi"]),
+        "not json": ('{"t": 0.01, "frames": ["not json {{{"]}\n', "protocol_error", []),
+    }
+    for name, (entries, code, texts) in cases.items():
+        rec = tmp_path / "w.ndjson"
+        rec.write_text(WS_HEAD + entries)
+        r = run_cli("ws-chat", "--replay", str(rec), "--replay-pace", "instant", "-o", "ndjson")
+        assert r.code == 7, (name, r.stderr)
+        lines = r.lines()
+        assert [e["text"] for e in lines if e["type"] == "content"] == texts, name
+        assert lines[-1]["type"] == "error" and lines[-1]["code"] == code and set(lines[-1]) == {"type", "message", "code"}, (name, lines)
+        summary = json.loads(run_cli("ws-chat", "--replay", str(rec), "--replay-pace", "instant", "-o", "json").out)
+        assert summary["done"] is False and summary["error"]["code"] == code, name
+
+
+def test_a_wrong_content_type_is_recorded_and_refused_again_on_replay(server, tmp_path):
+    rec = tmp_path / "html.ndjson"
+    fault = ["-H", "X-Streamchat-Fault: content-type=text/html", "--retries", "0"]
+    live = run_cli("chat", "--url", server.url + "/api/chat/stream", *fault, "-o", "ndjson", "--record", str(rec), "Hi")
+    assert live.code == 7 and live.lines()[-1]["code"] == "protocol_error", live.stderr
+    head, _ = _recording(rec)
+    assert head["content_type"] == "text/html" and head["status"] == 200
+    again = run_cli("chat", "--replay", str(rec), "--replay-pace", "instant", "-o", "ndjson")
+    assert again.code == 7 and again.lines() == live.lines(), again.stderr  # the same error line, not only on stderr
+    summary = json.loads(run_cli("chat", "--replay", str(rec), "-o", "json").out)
+    assert summary["done"] is False and summary["error"]["code"] == "protocol_error"

@@ -60,10 +60,10 @@ class HTTPExchange:
         self.response = response
         self.sent_at = response.sent_at
         self.retry_wait = response.waited
-        self.decoder = ReplyDecoder(response.content_type, dialect)
         self.recorder = recorder
-        if recorder is not None:
+        if recorder is not None:  # first: a content type the decoder refuses is recorded, and refused again on replay
             recorder.start(content_type=response.content_type, status=response.status_code)
+        self.decoder = ReplyDecoder(response.content_type, dialect)
 
     def reads(self, before_read: Callable[[], None]) -> Iterator[bytes]:
         self.response.set_before_read(before_read)
@@ -146,8 +146,11 @@ def decode_body(content_type: str, chunks: Any, dialect: str, renderer: Renderer
 
 def replay_chat(recording: Any, renderer: Renderer, *, paced: bool, dialect: str | None = None) -> Reply:
     """``chat --replay``: a recorded response through the same decoder and normaliser, no network."""
-    decoder = ReplyDecoder(recording.content_type, dialect or recording.dialect)
-    return Turn(renderer).run(recorded_start(recording.play(paced), decoder, paced))
+
+    def start() -> _Recorded:  # the decoder is made in the turn: a content type it refuses fails the turn, as data
+        return _Recorded(recording.play(paced), ReplyDecoder(recording.content_type, dialect or recording.dialect), paced)
+
+    return Turn(renderer).run(start)
 
 
 __all__ = ["ChatTarget", "HTTPExchange", "decode_body", "http_start", "recorded_start", "replay_chat", "run_http_chat"]

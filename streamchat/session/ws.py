@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from ..errors import ConnectionLostError, ProtocolError, ServerReportedError, StreamchatError
+from ..errors import ConnectionLostError, ProtocolError, ServerReportedError, StreamchatError, TruncatedError
 from ..events import Done, Event
 from ..protocol.normalize import Normalizer
 from .http import recorded_start
@@ -57,7 +57,9 @@ class MessageDecoder:
         return batch, False
 
     def close(self) -> list[Event]:
-        raise ProtocolError("the messages ended before the reply was done")
+        # Only a recording runs out (a live connection ends in a close, reported as such): a clean end
+        # before done, named as an HTTP stream that ends early is named.
+        raise TruncatedError("the messages ended before the reply was done")
 
     def after_cut(self) -> Done | None:
         return None  # a WebSocket turn ends with its done or error message, nothing else
@@ -203,9 +205,9 @@ class _Reads:
 
 
 def replay_ws(recording: Recording, renderer: Renderer, *, paced: bool) -> list[Reply]:
-    """``ws-chat --replay``: recorded messages through the same decoder, one reply a turn."""
-    counter = Normalizer("streamchat")
-    turns = sum(1 for _, read in recording.entries for text in read for e in counter.data(text) if e.type in _TERMINAL)
+    """``ws-chat --replay``: recorded messages through the same decoder, one reply a turn. A recording
+    with no message at all (the live run failed before any) is still one turn: one that ends before done."""
+    turns = _recorded_turns(recording)
     reads = _Reads(recording.play(paced))
     replies: list[Reply] = []
     number = 0
@@ -213,13 +215,28 @@ def replay_ws(recording: Recording, renderer: Renderer, *, paced: bool) -> list[
         try:
             reads.push(next(reads))
         except StopIteration:
-            return replies
+            if number:
+                return replies
         number += 1
         decoder = MessageDecoder()
         turn = Turn(renderer, number if turns > 1 else None)  # numbered as a multi-turn run numbers them
         replies.append(turn.run(recorded_start(reads, decoder, paced)))
         if decoder.leftover:
             reads.push(decoder.leftover)
+
+
+def _recorded_turns(recording: Recording) -> int:
+    """How many turns a recording answers (its done and error messages). A message that does not decode
+    ends its turn (played, it fails the turn with the failure written as data) and the run with it."""
+    counter = Normalizer("streamchat")
+    turns = 0
+    try:
+        for _, read in recording.entries:
+            for text in read:
+                turns += sum(1 for event in counter.data(text) if event.type in _TERMINAL)
+    except ProtocolError:
+        turns += 1
+    return turns
 
 
 __all__ = ["MessageDecoder", "WSExchange", "WSSession", "replay_ws"]
