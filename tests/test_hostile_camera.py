@@ -71,7 +71,9 @@ def test_a_bad_frame_is_fatal_with_strict(tmp_path):
     r, _ = camera(tmp_path, "--strict")
     assert r.code == 7 and "bad frame" in r.stderr and "too large" in r.stderr, r.stderr
     lines = r.stdout.splitlines()
-    assert len(lines) == 3 and json.loads(lines[-1])["code"] == "bad_frame", lines  # the failure, as data, last
+    # the bad frame as every bad frame is reported, then the run's failure with its exit status's code, last
+    assert len(lines) == 4 and json.loads(lines[-2])["code"] == "bad_frame", lines
+    assert json.loads(lines[-1]) == {"type": "error", "message": json.loads(lines[-1])["message"], "code": "protocol_error"}
 
 
 @pytest.fixture

@@ -214,7 +214,7 @@ class CameraRun:
 
     def _fail(self, exc: StreamchatError) -> None:
         """A run that fails says why as its last NDJSON line, as chat does (``docs/events.md#failures``)."""
-        if self.opts.output != "ndjson" or self.closed or isinstance(exc, StrictBadFrame):
+        if self.opts.output != "ndjson" or self.closed:
             return
         record: dict[str, Any] = {"type": "error", "message": exc.message, "code": exc.code}
         status = getattr(exc, "status", None)
@@ -230,7 +230,7 @@ class CameraRun:
         """A frame that cannot be used: counted and reported; fatal only with --strict."""
         self.stats.bad += 1
         if self.opts.output == "ndjson":
-            self._line({"type": "error", "message": str(exc), "code": "bad_frame"})  # with --strict too: the run's last line
+            self._line({"type": "error", "message": str(exc), "code": "bad_frame"})  # with --strict, the run's failure follows
         elif not self.opts.strict:
             self._note(f"streamchat: bad frame: {exc}")
         if self.opts.strict:
