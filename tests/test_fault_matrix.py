@@ -181,6 +181,6 @@ def test_bad_camera_frames_are_counted_and_strict_fails_7(server, mode):
     # --frames counts good frames; in ndjson each bad one is an error line of its own, in text a note on stderr
     assert len(r.out.splitlines()) == (7 if mode == "ndjson" else 5)
     r = run_cli("camera", "cam-matrix", "--url", url, "--frames", "5", "-o", mode, "--strict", "-H", "X-Streamchat-Fault: bad-base64=2")
-    # the good frame before it was flushed, and in ndjson the failure as the last line
-    assert r.code == 7 and len(r.out.splitlines()) == (2 if mode == "ndjson" else 1)
+    # the good frame before it was flushed, and in ndjson the bad frame's line, then the run's failure last
+    assert r.code == 7 and len(r.out.splitlines()) == (3 if mode == "ndjson" else 1)
     check_stderr(r, "bad frame: frame is not valid base64")
