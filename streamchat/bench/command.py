@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import CheckFailedError, InterruptedError_, UsageError
 from .args import BenchArgs
 from .checks import Slo, evaluate, failure, goodput, parse_slo
+from .interrupt import Interrupted, sigterm_cancels_the_load
 from .metrics import describe, summarise
 from .present import Progress, table
 
@@ -252,20 +253,6 @@ class Measured:
     where: dict[str, Any] | None = None  # Ray's actors and hosts
 
 
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM during a load: what had finished by then, to report before exiting 130."""
-
-    def __init__(self, run: Measured) -> None:
-        super().__init__("interrupted")
-        self.run = run
-
-
-def finished_so_far(records: list[dict[str, Any]]) -> Measured:
-    """The requests that finished before an interruption; the wall time runs to the last one's end."""
-    ends = [r["start_s"] + r["e2e_ms"] / 1000 for r in records if r.get("start_s") is not None and r.get("e2e_ms") is not None]
-    return Measured(list(records), max(ends, default=0.0), [])
-
-
 def measure(spec: Any, args: BenchArgs, sink: RecordSink, label: str = "", tag: dict[str, Any] | None = None) -> Measured:
     """One load, in this process, in ``--workers`` processes, or on Ray actors."""
     sink.stage(spec, label, tag)
@@ -277,8 +264,8 @@ def measure(spec: Any, args: BenchArgs, sink: RecordSink, label: str = "", tag: 
             return Measured(records, wall, lag, where)
         records, wall, lag = asyncio.run(execute(spec, args.workers, sink))
         return Measured(records, wall, lag)
-    except KeyboardInterrupt:
-        raise Interrupted(finished_so_far(sink.seen)) from None
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM's cancellation (interrupt.py)
+        raise Interrupted(sink.seen) from None
     finally:
         sink.progress.close()
 
@@ -314,6 +301,13 @@ def build_summary(run: Measured, setup: Setup, spec: Any, configured: dict[str, 
 
 
 def run_bench(args: BenchArgs) -> int:
+    try:
+        return _run_bench(args)
+    except (Interrupted, KeyboardInterrupt):  # outside a load's own report (a sweep, between loads): 130 all the same
+        raise InterruptedError_("interrupted") from None
+
+
+def _run_bench(args: BenchArgs) -> int:
     if args.ray is not None:
         from .ray_workers import import_ray
 
@@ -322,10 +316,7 @@ def run_bench(args: BenchArgs) -> int:
     if args.sweep is not None:
         from .sweep import run_sweep
 
-        try:
-            return run_sweep(setup)
-        except Interrupted:  # (what each rate found is already on stdout with -o ndjson)
-            raise InterruptedError_("interrupted") from None
+        return run_sweep(setup)  # interrupted: what each rate found is already on stdout with -o ndjson
     sink = RecordSink(args, setup.token)
     interrupted = False
     try:
@@ -334,7 +325,7 @@ def run_bench(args: BenchArgs) -> int:
             try:
                 run = measure(spec, args, sink)
             except Interrupted as stop:  # report what finished, then exit 130 as any interrupted run
-                run, interrupted = stop.run, True
+                run, interrupted = Measured(stop.records, stop.wall, []), True
     finally:
         sink.close()
     summary = build_summary(run, setup, spec, configured)
@@ -372,9 +363,10 @@ async def execute(spec: Any, workers: int, on_record: Any) -> tuple[list[dict[st
     from .runner import run_load
     from .workers import run_processes, split
 
-    if workers <= 1:
-        return await run_load(spec, on_record)
-    return await run_processes(split(spec, workers), on_record)
+    with sigterm_cancels_the_load():
+        if workers <= 1:
+            return await run_load(spec, on_record)
+        return await run_processes(split(spec, workers), on_record)
 
 
 def _range(values: list[int]) -> dict[str, float] | None:
