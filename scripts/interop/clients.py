@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from harness import Ran, StepFailed, StepSkipped, run
 
 SDK_SCRIPT = Path(__file__).resolve().parent / "sdk_reference.py"
 USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 27: "ESC", 127: "DEL"}
 
 
 def chat_body(model: str, message: str, max_tokens: int | None = None, temperature: float | None = None) -> dict:
@@ -156,3 +158,21 @@ def compare(got: Parsed, sdk: dict, what: str) -> str:
         "no usage on either side" if sdk.get("usage") is None else f"usage {sdk['usage']['input_tokens']}→{sdk['usage']['output_tokens']}"
     )
     return f"{len(got.text)} characters identical to the SDK's, {usage}"
+
+
+def visible_controls(text: str) -> str:
+    """``3 U+FFFD, 5 C0/C1 controls (NUL, SOH, ...)``: the hard characters a reply carried, so a PASS says
+    what fidelity it proved."""
+    controls = sorted({ord(ch) for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n"})
+    names = ", ".join(CONTROL_NAMES.get(code, f"0x{code:02x}") for code in controls)
+    count = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch != "\n")
+    return f"{text.count(chr(0xFFFD))} U+FFFD, {count} C0/C1 controls ({names or 'none'})"
+
+
+def require_pipe_text(ran: Ran, text: str) -> str:
+    """Into a pipe, text mode writes the server's characters exactly (neutralising is for terminals only):
+    stdout must be ``text`` as UTF-8, plus a newline if it has none. Returns what a PASS says."""
+    expected = text if text.endswith("\n") else text + "\n"
+    if ran.stdout != expected.encode():
+        raise StepFailed(f"stdout {ran.stdout[:80]!r}… is not the SDK's text as UTF-8 plus a newline {expected.encode()[:80]!r}…")
+    return f"stdout is the SDK's text byte for byte ({visible_controls(expected)})"

@@ -8,10 +8,21 @@ streamchat's text must equal the SDK's exactly, character for character.
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 
-from clients import Sdk, Streamchat, chat_body, clean_env, compare, parse_json, parse_ndjson, require_exit, responses_body
+from clients import (
+    Sdk,
+    Streamchat,
+    chat_body,
+    clean_env,
+    compare,
+    parse_json,
+    parse_ndjson,
+    require_exit,
+    require_pipe_text,
+    responses_body,
+    visible_controls,
+)
 from envs import python_of
 from harness import LOOPBACK, ServedSuite, Step, StepFailed, record_exchanges, run
 
@@ -19,13 +30,6 @@ TINY_MODEL_SCRIPT = Path(__file__).resolve().parent / "tiny_model.py"
 MESSAGE = "Hello there"
 MAX_TOKENS = 48
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
-
-
-def oddities(text: str) -> str:
-    """Name the hard characters a reply carried, so a PASS says what fidelity it proved."""
-    replacement = text.count("\ufffd")
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
-    return f"{replacement} U+FFFD and {controls} C0/C1 controls"
 
 
 class HFServeSuite(ServedSuite):
@@ -101,7 +105,7 @@ class HFServeSuite(ServedSuite):
             if b"data: [DONE]" in (self.workdir / "raw" / "chat-stream.http").read_bytes()
             else "the server sent no [DONE]"
         )
-        return f"{compare(parsed, reference, 'chat -o ndjson')}; {ending}; the text holds {oddities(reference['text'])}"
+        return f"{compare(parsed, reference, 'chat -o ndjson')}; {ending}; the text holds {visible_controls(reference['text'])}"
 
     def chat_json(self) -> str:
         ran = self.chat("-o", "json")
@@ -117,11 +121,7 @@ class HFServeSuite(ServedSuite):
         """Into a pipe, text mode writes the server's characters exactly (neutralising is for terminals only)."""
         ran = self.chat("-o", "text")
         require_exit(ran, 0, "chat -o text")
-        expected = self.sdk_chat()["text"]
-        expected += "" if expected.endswith("\n") else "\n"
-        if ran.stdout != expected.encode():
-            raise StepFailed(f"stdout {ran.stdout[:80]!r}… is not the SDK's text as UTF-8 plus a newline {expected.encode()[:80]!r}…")
-        return f"stdout is the SDK's text byte for byte ({oddities(expected)})"
+        return require_pipe_text(ran, self.sdk_chat()["text"])
 
     def discovery(self) -> str:
         # The full endpoint URL, so this step tests discovery alone, not the base-URL forms.
@@ -147,4 +147,4 @@ class HFServeSuite(ServedSuite):
         )
         require_exit(ran, 0, "chat on /v1/responses")
         parsed, _ = parse_ndjson(ran)
-        return f"{compare(parsed, reference, 'responses dialect')}; the text holds {oddities(reference['text'])}"
+        return f"{compare(parsed, reference, 'responses dialect')}; the text holds {visible_controls(reference['text'])}"

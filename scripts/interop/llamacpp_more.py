@@ -205,16 +205,9 @@ def bench_queueing(suite: LlamaCppSuite) -> str:
 
 
 def read_timeout(suite: LlamaCppSuite) -> str:
-    holder = suite.occupy_serial()
-    try:
-        url = suite.serial_root + "/v1/chat/completions"
-        # --max-tokens: the server still runs a request its client left, and with no limit it writes to the end of its context
-        ran = suite.with_key("chat", "--url", url, "-m", "tiny.gguf", "--max-tokens", "4", "--read-timeout", "2", "-o", "ndjson", "hi")
-        busy = holder.is_alive()
-    finally:
-        holder.join(300)
-    if not busy:
-        raise StepFailed(f"the long request ended before streamchat did (exit {ran.returncode}): the server was not kept busy")
+    url = suite.serial_root + "/v1/chat/completions"
+    # --max-tokens: the server still runs a request its client left, and with no limit it writes to the end of its context
+    ran = suite.while_busy("chat", "--url", url, "-m", "tiny.gguf", "--max-tokens", "4", "--read-timeout", "2", "-o", "ndjson", "hi")
     require_exit(ran, 4, "--read-timeout 2 while the server is busy (head sent, then silence)")
     _, events = parse_ndjson(ran)
     if events[-1].get("code") != "timeout" or not 1.5 < ran.seconds < 10:
@@ -223,14 +216,7 @@ def read_timeout(suite: LlamaCppSuite) -> str:
 
 
 def discovery_timeout(suite: LlamaCppSuite) -> str:
-    holder = suite.occupy_serial()
-    try:
-        ran = suite.with_key("chat", "--url", suite.serial_root, "--read-timeout", "2", "-o", "ndjson", "hi")
-        busy = holder.is_alive()
-    finally:
-        holder.join(300)
-    if not busy:
-        raise StepFailed(f"the long request ended before streamchat did (exit {ran.returncode}): the server was not kept busy")
+    ran = suite.while_busy("chat", "--url", suite.serial_root, "--read-timeout", "2", "-o", "ndjson", "hi")
     require_exit(ran, 4, "model discovery while the server is busy (its /v1/models waits for the model too)")
     _, events = parse_ndjson(ran)
     if events[-1].get("code") != "timeout":

@@ -18,10 +18,21 @@ import socket
 import threading
 from pathlib import Path
 
-from clients import Sdk, Streamchat, chat_body, clean_env, compare, parse_json, parse_ndjson, require_exit
+from clients import (
+    Sdk,
+    Streamchat,
+    chat_body,
+    clean_env,
+    compare,
+    parse_json,
+    parse_ndjson,
+    require_exit,
+    require_pipe_text,
+    visible_controls,
+)
 from envs import python_of
-from harness import LOOPBACK, ServedSuite, Server, Step, StepFailed, free_port, record_exchanges, run
-from terminal import run_on_terminal, visible_controls
+from harness import LOOPBACK, Ran, ServedSuite, Server, Step, StepFailed, free_port, record_exchanges, run
+from terminal import run_on_terminal
 
 HERE = Path(__file__).resolve().parent
 MESSAGE = "A tiny model"
@@ -160,13 +171,10 @@ class LlamaCppSuite(ServedSuite):
     def chat_text(self) -> str:
         ran = self.chat("-o", "text")
         require_exit(ran, 0, "chat -o text")
-        expected = self.sdk_chat()["text"]
-        expected += "" if expected.endswith("\n") else "\n"
-        if ran.stdout != expected.encode():
-            raise StepFailed(f"stdout {ran.stdout[:80]!r}… is not the SDK's text as UTF-8 plus a newline {expected.encode()[:80]!r}…")
+        verdict = require_pipe_text(ran, self.sdk_chat()["text"])
         if "measured" not in ran.err:
             raise StepFailed(f"the report line does not call its rate measured: {ran.stderr_tail()}")
-        return f"stdout is the SDK's text byte for byte ({visible_controls(expected)})"
+        return verdict
 
     def chat_terminal(self) -> str:
         argv = [
@@ -260,3 +268,16 @@ class LlamaCppSuite(ServedSuite):
         thread.start()
         started.wait(60)
         return thread
+
+    def while_busy(self, *args: str) -> Ran:
+        """Run ``streamchat ARGS`` (with the serial server's key) while the serial server is busy, and make sure it
+        still was when streamchat ended; the long request is then read to its end."""
+        holder = self.occupy_serial()
+        try:
+            ran = self.with_key(*args)
+            busy = holder.is_alive()
+        finally:
+            holder.join(300)
+        if not busy:
+            raise StepFailed(f"the long request ended before streamchat did (exit {ran.returncode}): the server was not kept busy")
+        return ran

@@ -1,4 +1,4 @@
-"""Run a command with a pseudo-terminal as its stdout and stderr, and name the control characters a text holds.
+"""Run a command with a pseudo-terminal as its stdout and stderr.
 
 What a server's text does to a terminal can only be seen on one: streamchat neutralises controls there and
 writes bytes exactly into a pipe.
@@ -10,9 +10,6 @@ import os
 import pty
 import subprocess
 import time
-import unicodedata
-
-NAMES = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 27: "ESC", 127: "DEL"}
 
 
 def run_on_terminal(argv: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str]:
@@ -40,11 +37,3 @@ def run_on_terminal(argv: list[str], env: dict[str, str], timeout: float = 120) 
             process.wait()
         os.close(controller)
     return status, received.decode("utf-8", "replace")
-
-
-def visible_controls(text: str) -> str:
-    """``3 U+FFFD, 5 C0/C1 controls (NUL, SOH, ...)``: what makes a text a fidelity test."""
-    controls = sorted({ord(ch) for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n"})
-    names = ", ".join(NAMES.get(code, f"0x{code:02x}") for code in controls)
-    count = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch != "\n")
-    return f"{text.count(chr(0xFFFD))} U+FFFD, {count} C0/C1 controls ({names or 'none'})"
